@@ -1,0 +1,246 @@
+"""The `triage` command.
+
+    triage classify "tekst"              readable triage of one message
+    triage classify --jsonl FILE|-       the JSON-lines contract (docs/architecture.md)
+    triage train                         rebuild models/ from training_data/
+    triage evaluate [--data FILE]        metrics, and models/MODEL_CARD.md
+    triage serve                         the HTTP API (and console) on 127.0.0.1:8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .config import get_settings
+
+log = logging.getLogger("triage")
+
+BATCH = 256
+
+
+def _err(msg: str) -> None:
+    print(f"triage: {msg}", file=sys.stderr)
+
+
+# --------------------------------------------------------------- classify
+def _read_jsonl(stream: BinaryIO) -> Iterator[tuple[int, dict | None, str | None]]:
+    """(line number, record or None, error or None) for every non-blank line."""
+    for lineno, raw in enumerate(stream, 1):
+        try:
+            line = raw.decode("utf-8")
+            problem = None
+        except UnicodeDecodeError as exc:
+            line = raw.decode("utf-8", errors="replace")
+            problem = f"line {lineno}: invalid UTF-8 at byte {exc.start}, replaced"
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield lineno, None, f"line {lineno}: invalid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        if not isinstance(obj, dict):
+            yield lineno, None, f"line {lineno}: expected a JSON object"
+            continue
+        text = obj.get("text")
+        if not isinstance(text, str):
+            yield lineno, obj, f"line {lineno}: field 'text' is missing or not a string"
+            continue
+        if not text.strip() and not str(obj.get("subject") or "").strip():
+            yield lineno, obj, f"line {lineno}: empty text"
+            continue
+        yield lineno, obj, problem
+
+
+def _error_line(obj: dict | None, error: str) -> dict:
+    return {
+        "id": (obj or {}).get("id"), "category": None, "domains": [], "confidence": 0.0, "fields": {},
+        "consent": "onbekend", "route": "kcc_review", "answer_id": None, "reasons": [], "error": error,
+    }
+
+
+def classify_jsonl(triage, stream: BinaryIO, out) -> int:
+    """Classify every line in order; returns the number of lines that failed."""
+    from .pipeline import Message
+
+    failures = 0
+    pending: list[tuple[dict | None, str | None, Message | None]] = []
+
+    def flush() -> None:
+        msgs = [m for _, _, m in pending if m is not None]
+        results = iter(triage.classify_many(msgs)) if msgs else iter(())
+        for obj, error, msg in pending:
+            if msg is None:
+                line = _error_line(obj, error or "unknown error")
+            else:
+                line = next(results).contract()
+                if error:
+                    line["warning"] = error
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        out.flush()
+        pending.clear()
+
+    for lineno, obj, error in _read_jsonl(stream):
+        if error:
+            _err(error)
+            failures += 1
+        if obj is None or not isinstance(obj.get("text"), str) or (error and "empty text" in error):
+            pending.append((obj, error, None))
+        else:
+            subject = obj.get("subject")
+            msg = Message(text=obj["text"], channel=str(obj.get("channel") or "email"),
+                          subject=subject if isinstance(subject, str) else None,
+                          id=obj.get("id"))
+            pending.append((obj, error, msg))
+        if len(pending) >= BATCH:
+            flush()
+    flush()
+    return failures
+
+
+def _print_readable(res) -> None:
+    print(f"categorie:   {res.category}  (zekerheid {res.confidence:.2f})")
+    print(f"domeinen:    {', '.join(res.domains) or '-'}")
+    if res.route:
+        extra = f", prioriteit {res.priority}" if res.priority else ""
+        dest = f", naar {res.destination}" if res.destination else ""
+        print(f"route:       {res.route}{extra}{dest}")
+    if res.answer_id:
+        print(f"antwoord:    {res.answer_id} (score {res.answer_score:.2f})")
+    if res.fields:
+        print("startformulier:")
+        for k, v in res.fields.items():
+            print(f"  {k}: {v}")
+    print(f"toestemming: {res.consent}")
+    print("redenen:")
+    for r in res.reasons:
+        print(f"  - {r}")
+
+
+def cmd_classify(args) -> int:
+    from .model import ModelLoadError
+    from .pipeline import Triage
+
+    try:
+        triage = Triage(args.models)
+    except ModelLoadError as exc:
+        _err(str(exc))
+        return 2
+    if args.jsonl:
+        if args.jsonl == "-":
+            failures = classify_jsonl(triage, sys.stdin.buffer, sys.stdout)
+        else:
+            path = Path(args.jsonl)
+            if not path.exists():
+                _err(f"no such file: {path}")
+                return 2
+            with open(path, "rb") as fh:
+                failures = classify_jsonl(triage, fh, sys.stdout)
+        if failures:
+            _err(f"{failures} line(s) failed; see messages above")
+        return 1 if failures else 0
+    if not args.text:
+        _err("give a text, or --jsonl FILE|-")
+        return 2
+    text = " ".join(args.text)
+    if not text.strip():
+        _err("empty text")
+        return 1
+    res = triage.classify(text, channel=args.channel, subject=args.subject)
+    if args.json:
+        print(json.dumps(res.full(), ensure_ascii=False, indent=2))
+    else:
+        _print_readable(res)
+    return 0
+
+
+# ------------------------------------------------------------ train/eval
+def cmd_train(args) -> int:
+    from .train import train
+
+    settings = get_settings()
+    data = Path(args.data) if args.data else settings.training_data_dir
+    out = Path(args.models) if args.models else settings.model_dir
+    train(data, out, log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .dataset import load_records, split
+    from .evaluate import evaluate_records, format_report, write_model_card
+    from .pipeline import Triage
+
+    settings = get_settings()
+    model_dir = Path(args.models) if args.models else settings.model_dir
+    triage = Triage(model_dir)
+    if args.data:
+        records = load_records(Path(args.data))
+        title = args.data
+    else:
+        _, records = split(load_records(settings.training_data_dir / "messages"))
+        title = "held-out split"
+    ev = evaluate_records(triage, records)
+    report = format_report(ev, title)
+    print(report)
+    if not args.data and not args.no_card:
+        manifest_path = model_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        write_model_card(model_dir / "MODEL_CARD.md", report, manifest,
+                         {"crisis_threshold": triage.models.crisis_threshold})
+        (model_dir / "metrics.json").write_text(json.dumps(ev.as_dict(), indent=2, sort_keys=True, default=float))
+        print(f"\nwrote {model_dir / 'MODEL_CARD.md'}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .web.app import run
+
+    return run(host=args.host, port=args.port, model_dir=args.models)
+
+
+# ------------------------------------------------------------------ main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triage", description="KCC front-door triage assistant of the Sociaal Wijkteam.")
+    p.add_argument("--models", help="model folder (default: models/ or TRIAGE_MODEL_DIR)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("classify", help="classify a message, or JSON lines with --jsonl")
+    c.add_argument("text", nargs="*", help="the message text")
+    c.add_argument("--jsonl", metavar="FILE|-", help="read JSON lines {id, channel, text, subject?}; write one result line each")
+    c.add_argument("--channel", default="email", help="email, chat, phone or partner (default email)")
+    c.add_argument("--subject", help="mail subject")
+    c.add_argument("--json", action="store_true", help="full result as JSON instead of readable text")
+    c.set_defaults(func=cmd_classify)
+
+    t = sub.add_parser("train", help="rebuild models/ from training_data/")
+    t.add_argument("--data", help="training data folder (default training_data/)")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="metrics on the held-out split (or --data FILE); writes MODEL_CARD.md")
+    e.add_argument("--data", help="a labelled JSONL file or folder to evaluate on instead")
+    e.add_argument("--no-card", action="store_true", help="do not write the model card")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("serve", help="run the HTTP API and console")
+    s.add_argument("--host", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
