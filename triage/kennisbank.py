@@ -1,9 +1,11 @@
 """The kennisbank: standard answers and retrieval with a score.
 
-Each answer has example questions. A message is compared (TF-IDF over word
-and character n-grams, cosine) with every example and title; an answer's
-score is its best match. Below the configured minimum the result is an
-explicit "no answer fits" (None). Answer texts hold {placeholders} that are
+Each answer has example questions. A logistic regression over word and
+character n-grams learns the answers from those examples, plus a class
+"no answer" learned from support needs and questions the kennisbank does not
+cover. The score is the answer's probability; when "no answer" wins or the
+score is below the configured minimum, the result is an explicit "no answer
+fits" (None). Answer texts hold {placeholders} that are
 filled from the municipality configuration, never hard-coded numbers.
 """
 
@@ -75,48 +77,92 @@ def load_answers(path: Path) -> list[Answer]:
     return answers
 
 
-def build_index(kennisbank_dir: Path, model_dir: Path) -> int:
-    """Copy the answers into the model folder, so the product needs only
-    models/ at run time. Returns the number of answers."""
+NONE = "__none__"
+MODEL_FILE = "kennisbank_model.skops"
+
+
+def _answer_vectorizer() -> FeatureUnion:
+    return FeatureUnion([
+        ("w", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, min_df=1,
+                              token_pattern=r"(?u)\b\w[\w']*\b", dtype=np.float32)),
+        ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, dtype=np.float32)),
+    ])
+
+
+def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | None = None) -> int:
+    """Train the answer model and copy the answers into the model folder,
+    so the product needs only models/ at run time. Training texts: each
+    answer's title and examples, examples.jsonl (answer_id or null), and
+    ``none_texts`` (support needs from the training split) as "no answer".
+    Returns the number of answers."""
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
     src = kennisbank_dir / "answers.jsonl"
     answers = load_answers(src)  # validates
+    texts: list[str] = []
+    labels: list[str] = []
+    for a in answers:
+        if a.id == CRISIS_ANSWER_ID:
+            continue  # the crisis answer comes only from the crisis decision
+        for t in (a.title, *a.examples):
+            texts.append(t)
+            labels.append(a.id)
+    extra = kennisbank_dir / "examples.jsonl"
+    if extra.exists():
+        known = {a.id for a in answers}
+        with open(extra, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                raw = json.loads(line)
+                aid = raw.get("answer_id")
+                if aid is not None and aid not in known:
+                    raise ValueError(f"{extra}:{lineno}: unknown answer_id {aid!r}")
+                if aid == CRISIS_ANSWER_ID:
+                    continue
+                texts.append(raw["text"])
+                labels.append(aid or NONE)
+    for t in none_texts or []:
+        texts.append(t)
+        labels.append(NONE)
+    vec = _answer_vectorizer()
+    X = vec.fit_transform([normalize(t).model_text for t in texts])
+    clf = LogisticRegression(C=20.0, max_iter=3000, random_state=0).fit(X, np.array(labels))
+    sio.dump({"vectorizer": vec, "classifier": clf}, model_dir / MODEL_FILE)
     shutil.copyfile(src, model_dir / INDEX_FILE)
     return len(answers)
 
 
 class Kennisbank:
-    def __init__(self, answers: list[Answer], municipality: Municipality, min_score: float | None = None):
+    def __init__(self, answers: list[Answer], municipality: Municipality, vectorizer, classifier,
+                 min_score: float | None = None):
         self.answers = {a.id: a for a in answers}
         self.municipality = municipality
         self.min_score = min_score if min_score is not None else municipality.routing.get("answer_min_score", 0.45)
-        docs, owners = [], []
-        for a in answers:
-            for text in (a.title, *a.examples):
-                docs.append(normalize(text).model_text)
-                owners.append(a.id)
-        self.owners = np.array(owners)
-        self.vectorizer = FeatureUnion([
-            ("w", TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w[\w']*\b")),
-            ("c", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)),
-        ])
-        m = self.vectorizer.fit_transform(docs)
-        self.matrix = _l2(m)
+        self.vectorizer = vectorizer
+        self.classifier = classifier
+        self.classes = list(classifier.classes_)
 
     @classmethod
     def load(cls, model_dir: Path, municipality: Municipality) -> "Kennisbank":
+        import skops.io as sio
+
         path = Path(model_dir) / INDEX_FILE
-        if not path.exists():
+        model_path = Path(model_dir) / MODEL_FILE
+        if not path.exists() or not model_path.exists():
             raise FileNotFoundError(path)
-        return cls(load_answers(path), municipality)
+        untrusted = sio.get_untrusted_types(file=model_path)
+        bad = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
+        if bad:
+            raise ValueError(f"refusing to load {model_path}: untrusted types {bad}")
+        objs = sio.load(model_path, trusted=untrusted)
+        return cls(load_answers(path), municipality, objs["vectorizer"], objs["classifier"])
 
     def scores(self, norm: Normalized) -> dict[str, float]:
-        q = _l2(self.vectorizer.transform([norm.model_text]))
-        sims = (self.matrix @ q.T).toarray().ravel()
-        best: dict[str, float] = {}
-        for owner, s in zip(self.owners, sims):
-            if s > best.get(owner, -1.0):
-                best[owner] = float(s)
-        return best
+        """Probability per answer id (and "__none__")."""
+        proba = self.classifier.predict_proba(self.vectorizer.transform([norm.model_text]))[0]
+        return dict(zip(self.classes, map(float, proba)))
 
     def best(self, norm: Normalized, crisis: bool = False) -> AnswerMatch | None:
         """The best fitting answer, or None when none fits. A crisis always
@@ -126,11 +172,8 @@ class Kennisbank:
         if not norm.model_text.strip():
             return None
         scores = self.scores(norm)
-        scores.pop(CRISIS_ANSWER_ID, None)  # the crisis answer only through the crisis decision
-        if not scores:
-            return None
         aid = max(scores, key=scores.get)
-        if scores[aid] < self.min_score:
+        if aid == NONE or scores[aid] < self.min_score or aid not in self.answers:
             return None
         return AnswerMatch(aid, scores[aid], self.answers[aid].title)
 
@@ -141,8 +184,4 @@ class Kennisbank:
         return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def _l2(m):
-    from sklearn.preprocessing import normalize as l2
-
-    return l2(m.tocsr())
 

@@ -110,9 +110,10 @@ class Triage:
             channels.append(canonical_channel(m.channel))
             norms.append(normalize(m.text or "", m.subject, self.max_chars))
         inputs = [model_input(ch, n.model_text) for ch, n in zip(channels, norms)]
-        cat_p, dom_p, X = self.models.predict(inputs)
         hits = [crisis_mod.detect((n.subject + "\n" if n.subject else "") + n.body) for n in norms]
-        cats = decide(cat_p, np.array([bool(h) for h in hits]), self.models.crisis_threshold)
+        flags = np.array([bool(h) for h in hits])
+        cat_p, dom_p, X = self.models.predict(inputs, flags)
+        cats = decide(cat_p, flags, self.models.crisis_threshold)
         aux = self.models.aux_predict(X)
         results = []
         for i, m in enumerate(messages):
@@ -171,7 +172,9 @@ class Triage:
             result.consent = ext.consent
             result.evidence = ext.evidence
             result.wijk = self.municipality.wijk_for_postcode(ext.fields.get("postcode"))
-        if self.kennisbank is not None:
+        if self.kennisbank is not None and category in ("info_advies", "crisis"):
+            # a standard answer is the response only to a question for information
+            # (or the crisis answer); a support need goes to a person instead
             match = self.kennisbank.best(norm, crisis=category == "crisis")
             if match is not None:
                 result.answer_id, result.answer_score = match.answer_id, round(match.score, 4)

@@ -53,7 +53,8 @@ def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
     n_answers = 0
     if (kb_dir / "answers.jsonl").exists():
         from .kennisbank import build_index
-        n_answers = build_index(kb_dir, model_dir)
+        needs = [r.text for r in train_set if r.category in ("enkelvoudig", "meervoudig")]
+        n_answers = build_index(kb_dir, model_dir, none_texts=needs)
     seconds = time.perf_counter() - t0
     manifest = {
         "trained_on": date.today().isoformat(),
