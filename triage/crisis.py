@@ -48,7 +48,8 @@ RULES: list[tuple[str, str, str]] = [
     ("danger_behaviour", "danger", r"(?:gas|gaskraan)\s+(?:\w+\s+){0,3}open|brand\s+(?:\w+\s+){0,2}(?:stichten|te\s+stichten|gesticht)|(?:dreigt|wil)\s+(?:\w+\s+){0,3}(?:de\s+flat|het\s+huis|alles)\s+(?:\w+\s+){0,2}(?:op\s+te\s+blazen|in\s+brand|af\s+te\s+branden)|psychose\s+(?:\w+\s+){0,3}(?:nu|op\s+dit\s+moment|vandaag)|(?:hoort|ziet)\s+(?:\w+\s+){0,2}stemmen\s+(?:\w+\s+){0,5}(?:gevaar|mes|vermoorden|doden|dood)|loopt\s+(?:\w+\s+){0,4}(?:verward|naakt)\s+(?:\w+\s+){0,3}(?:op\s+straat|buiten|rond)|overdosis|overdose|(?:loopt|staat|zwaait)\s+(?:\w+\s+){0,4}met\s+een\s+(?:mes|bijl|knuppel|honkbalknuppel)|(?:ramen|ruiten)\s+(?:\w+\s+)?(?:ingegooid|ingeslagen|kapot\s+gegooid)|(?:op|naar)\s+het\s+dak\s+(?:van\s+de\s+flat|geklommen)|is\s+(?:nu\s+)?op\s+het\s+dak|ziet\s+beestjes|beestjes\s+(?:\w+\s+){0,3}muur|praat\s+wartaal|(?:drinkt|rijdt|reed)\s+(?:\w+\s+){0,6}(?:dronken|onder\s+invloed)\s+(?:\w+\s+){0,6}(?:auto|kinderen|kind|rijdt)|dronken\s+(?:\w+\s+){0,6}(?:in\s+de\s+auto|achter\s+het\s+stuur|rijdt)"),
 ]
 
-_COMPILED = [(rid, kind, re.compile(rf"(?:{pat})", re.I)) for rid, kind, pat in RULES]
+_COMPILED = [(rid, kind, re.compile(rf"\b(?:{pat})", re.I)) for rid, kind, pat in RULES]
+
 
 # A negation right before a match (at most two words between) cancels it.
 _NEG_BEFORE = re.compile(r"\b(?:niet|geen|nooit|niks|nee|not|no|never|don'?t|zonder)\b(?:\s+[\w']+){0,2}\s*$", re.I)
@@ -108,7 +109,7 @@ def detect(body: str) -> list[CrisisHit]:
     if _NOT_ACUTE.search(body):
         return hits
     sentences = _sentences(body.lower())
-    for idx, sent in enumerate(sentences):
+    for sent in sentences:
         if _HYPOTHETICAL.search(sent) or _NEG_ONLY.search(sent):
             continue
         past = bool(_PAST.search(sent)) and not _PRESENT.search(sent)

@@ -22,7 +22,7 @@ from datetime import date
 import spacy
 from spacy.language import Language
 from spacy.matcher import Matcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from .config import Municipality
 from .normalize import Normalized
@@ -184,19 +184,16 @@ def _make_contact_finder(nlp, name):
 
 
 class ContactFinder:
-    """Marks e-mail, phone, postcode, BSN, date and street spans in
-    ``doc.spans["contact"]`` (regular expressions over the doc's text)."""
+    """Marks e-mail, phone, postcode, BSN, date and street spans (regular
+    expressions over the doc's text) in ``doc.user_data["contact"]`` as
+    (label, start_char, end_char, text), in the order of KINDS."""
 
     KINDS = (("EMAIL", _EMAIL), ("PHONE", _PHONE), ("POSTCODE", _POSTCODE), ("BSN", _BSN), ("DATE", _DATE), ("STREET", _STREET))
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = []
-        for label, rx in self.KINDS:
-            for m in rx.finditer(doc.text):
-                sp = doc.char_span(m.start(), m.end(), label=label, alignment_mode="expand")
-                if sp is not None:
-                    spans.append(sp)
-        doc.spans["contact"] = spans
+        text = doc.text  # once per doc
+        doc.user_data["contact"] = [(label, m.start(), m.end(), m.group(0))
+                                    for label, rx in self.KINDS for m in rx.finditer(text)]
         return doc
 
 
@@ -247,14 +244,15 @@ class Extractor:
         parts = [("body", body)] + ([("signature", signature)] if signature and not partner else [])
         own_numbers = {normalize_phone(n) for n in (self.m.kcc_phone.replace(" ", ""),)} | {"0223140223"}
         own_emails = {self.m.wijkteam_email.lower()}
+        docs: dict[str, Doc] = {}
         for part, text in parts:
             if not text:
                 continue
-            doc = self.nlp(text)
-            self._contacts(doc, part, out, own_numbers, own_emails)
-            self._places(doc, part, out)
+            doc = docs[part] = self.nlp(text)
+            self._contacts(doc, text, part, out, own_numbers, own_emails)
+            self._places(doc, text, part, out)
             if "naam" not in out.fields:
-                self._name_from_matcher(doc, part, out, partner, naaste=aanmelder == "naaste")
+                self._name_from_matcher(doc, text, part, out, partner, naaste=aanmelder == "naaste")
         if "email" not in out.fields and norm.quoted and channel == "email" and not partner:
             for m in re.finditer(r"(?:schreef|wrote|van|from)\s*:?\s*([^<\n]{0,60}?)\s*<([^<>\s]+@[^<>\s]+)>", norm.quoted, re.I):
                 addr = m.group(2).lower()
@@ -265,7 +263,7 @@ class Extractor:
             self._name_from_signature(signature, out)
         if partner:
             out.fields["aanmelder"] = "partner"
-            org = self._organisation(norm)
+            org = self._organisation(norm, docs)
             if org:
                 out.fields["aanmelder_organisatie"] = org[0]
                 out.evidence["aanmelder_organisatie"] = org[1]
@@ -290,23 +288,22 @@ class Extractor:
             out.fields[key] = value
             out.evidence[key] = {"text": span_text, "part": part, "start": start, "end": end}
 
-    def _contacts(self, doc: Doc, part: str, out: Extraction, own_numbers: set, own_emails: set) -> None:
-        text = doc.text
+    def _contacts(self, doc: Doc, text: str, part: str, out: Extraction, own_numbers: set, own_emails: set) -> None:
+        # `text` is doc.text: passed along because doc.text rebuilds the string token by token
         taken: list[tuple[int, int]] = []
-        for sp in doc.spans["contact"]:
-            s, e, raw = sp.start_char, sp.end_char, sp.text
-            if sp.label_ == "EMAIL":
+        for label, s, e, raw in doc.user_data["contact"]:
+            if label == "EMAIL":
                 m = _EMAIL.search(raw)
                 val = m.group(0).lower().rstrip(".") if m else None
                 if val and val not in own_emails and not val.endswith(("@denhelder.nl",)):
                     self._put(out, "email", val, raw, part, s, e)
-            elif sp.label_ == "PHONE":
+            elif label == "PHONE":
                 m = _PHONE.search(raw)
                 val = normalize_phone(m.group(0)) if m else None
                 if val and val not in own_numbers:
                     self._put(out, "telefoon", val, m.group(0), part, s, e)
                     taken.append((s, e))
-            elif sp.label_ == "POSTCODE":
+            elif label == "POSTCODE":
                 m = _POSTCODE.search(raw)
                 if not m:
                     continue
@@ -319,13 +316,13 @@ class Extractor:
                 if 1900 <= int(digits) <= 2100 and not letters.isupper():
                     continue
                 self._put(out, "postcode", f"{digits} {letters.upper()}", raw, part, s, e)
-            elif sp.label_ == "BSN":
+            elif label == "BSN":
                 digits = re.sub(r"\D", "", raw)
                 if any(a <= s < b for a, b in taken):
                     continue
                 if bsn_valid(digits):
                     self._put(out, "bsn", digits, raw, part, s, e)
-            elif sp.label_ == "DATE":
+            elif label == "DATE":
                 before = text[max(0, s - 30): s]
                 val = parse_date(raw)
                 if not val:
@@ -334,7 +331,7 @@ class Extractor:
                 year = int(val[:4])
                 if cue or (year <= date.today().year - 12 and not re.search(r"(?:sinds|vanaf|per|op|tot|d\.d\.|datum)\s*$", before, re.I)):
                     self._put(out, "geboortedatum", val, raw, part, s, e)
-            elif sp.label_ == "STREET":
+            elif label == "STREET":
                 m = _STREET.search(raw)
                 if m:
                     street = m.group(1).split("\n")[-1].strip()
@@ -349,12 +346,12 @@ class Extractor:
         lo, hi = self.m.postcode_range
         return lo <= int(digits) <= hi
 
-    def _places(self, doc: Doc, part: str, out: Extraction) -> None:
+    def _places(self, doc: Doc, text: str, part: str, out: Extraction) -> None:
         for ent in doc.ents:
             if ent.label_ != "GPE" or "woonplaats" in out.fields:
                 continue
-            before = doc.text[max(0, ent.start_char - 40): ent.start_char].lower()
-            after = doc.text[ent.end_char: ent.end_char + 3]
+            before = text[max(0, ent.start_char - 40): ent.start_char].lower()
+            after = text[ent.end_char: ent.end_char + 3]
             is_city = ent.text.lower() == "den helder"
             address_ctx = re.search(r"\d{4}\s?[a-z]{2}\s*,?\s*$", before, re.I) or re.search(r"\d+\s*[a-z]?\s*,\s*$", before)
             living_ctx = re.search(r"(?:woon\w*|wonend|woonachtig|wonen|live|living|woont|wij\s+wonen|uit|te|in)\s+(?:\w+\s+){0,2}$", before)
@@ -364,8 +361,8 @@ class Extractor:
             if address_ctx or (living_ctx and not is_city) or (is_city and re.search(r"(?:woon\w*|wonend|woonachtig|wonen|live|living|woont)\s+(?:\w+\s+){0,2}$", before)) or (not is_city and part == "signature") or (not is_city and not after.startswith(" ")):
                 self._put(out, "woonplaats", ent.text if ent.text[0].isupper() else ent.text.title(), ent.text, part, ent.start_char, ent.end_char)
 
-    def _name_from_matcher(self, doc: Doc, part: str, out: Extraction, partner: bool, naaste: bool = False) -> None:
-        text = doc.text
+    def _name_from_matcher(self, doc: Doc, text: str, part: str, out: Extraction, partner: bool,
+                           naaste: bool = False) -> None:
         for _, start, end in sorted(self.matcher(doc), key=lambda t: t[1]):
             trigger = doc[start:end]
             after = text[trigger.end_char:]
@@ -425,11 +422,11 @@ class Extractor:
                 self._put(out, "naam", cand, cand, "signature", 0, len(cand))
                 return
 
-    def _organisation(self, norm: Normalized) -> tuple[str, dict] | None:
+    def _organisation(self, norm: Normalized, docs: dict[str, Doc]) -> tuple[str, dict] | None:
         for part, text in (("signature", norm.signature), ("body", norm.body), ("subject", norm.subject)):
             if not text:
                 continue
-            doc = self.nlp(text)
+            doc = docs.get(part) or self.nlp(text)
             orgs = [e for e in doc.ents if e.label_ == "ORG"]
             if orgs:
                 e = orgs[0]

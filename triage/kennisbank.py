@@ -21,6 +21,8 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
+from .compiled import (CompiledVectorizer, load_arrays, save_arrays, softmax, vectorizer_arrays,
+                       vectorizer_from_arrays)
 from .config import Municipality
 from .normalize import Normalized, normalize
 
@@ -78,7 +80,7 @@ def load_answers(path: Path) -> list[Answer]:
 
 
 NONE = "__none__"
-MODEL_FILE = "kennisbank_model.skops"
+MODEL_FILE = "kennisbank_model"  # .npz + .json
 
 
 def _answer_vectorizer() -> FeatureUnion:
@@ -95,7 +97,6 @@ def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | N
     answer's title and examples, examples.jsonl (answer_id or null), and
     ``none_texts`` (support needs from the training split) as "no answer".
     Returns the number of answers."""
-    import skops.io as sio
     from sklearn.linear_model import LogisticRegression
 
     src = kennisbank_dir / "answers.jsonl"
@@ -129,39 +130,39 @@ def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | N
     vec = _answer_vectorizer()
     X = vec.fit_transform([normalize(t).model_text for t in texts])
     clf = LogisticRegression(C=20.0, max_iter=3000, random_state=0).fit(X, np.array(labels))
-    sio.dump({"vectorizer": vec, "classifier": clf}, model_dir / MODEL_FILE)
+    compiled = CompiledVectorizer.from_union(vec)
+    arrays, params = vectorizer_arrays("vec", compiled)
+    arrays.update(W=clf.coef_.T.astype(np.float32), b=clf.intercept_.astype(np.float64))
+    save_arrays(model_dir / MODEL_FILE, arrays, {"format": 1, "vectorizer": params,
+                                                  "classes": [str(c) for c in clf.classes_]})
     shutil.copyfile(src, model_dir / INDEX_FILE)
     return len(answers)
 
 
 class Kennisbank:
-    def __init__(self, answers: list[Answer], municipality: Municipality, vectorizer, classifier,
-                 min_score: float | None = None):
+    def __init__(self, answers: list[Answer], municipality: Municipality, vectorizer: CompiledVectorizer,
+                 W: np.ndarray, b: np.ndarray, classes: list[str], min_score: float | None = None):
         self.answers = {a.id: a for a in answers}
         self.municipality = municipality
         self.min_score = min_score if min_score is not None else municipality.routing.get("answer_min_score", 0.45)
         self.vectorizer = vectorizer
-        self.classifier = classifier
-        self.classes = list(classifier.classes_)
+        self.W, self.b = W, b
+        self.classes = list(classes)
 
     @classmethod
     def load(cls, model_dir: Path, municipality: Municipality) -> "Kennisbank":
-        import skops.io as sio
-
         path = Path(model_dir) / INDEX_FILE
         model_path = Path(model_dir) / MODEL_FILE
-        if not path.exists() or not model_path.exists():
+        if not path.exists() or not model_path.with_suffix(".npz").exists():
             raise FileNotFoundError(path)
-        untrusted = sio.get_untrusted_types(file=model_path)
-        bad = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
-        if bad:
-            raise ValueError(f"refusing to load {model_path}: untrusted types {bad}")
-        objs = sio.load(model_path, trusted=untrusted)
-        return cls(load_answers(path), municipality, objs["vectorizer"], objs["classifier"])
+        arrays, meta = load_arrays(model_path)
+        return cls(load_answers(path), municipality, vectorizer_from_arrays("vec", arrays, meta["vectorizer"]),
+                   arrays["W"], arrays["b"], meta["classes"])
 
     def scores(self, norm: Normalized) -> dict[str, float]:
         """Probability per answer id (and "__none__")."""
-        proba = self.classifier.predict_proba(self.vectorizer.transform([norm.model_text]))[0]
+        z = np.asarray(self.vectorizer.transform([norm.model_text]) @ self.W, dtype=np.float64) + self.b
+        proba = softmax(z)[0]
         return dict(zip(self.classes, map(float, proba)))
 
     def best(self, norm: Normalized, crisis: bool = False) -> AnswerMatch | None:

@@ -1,11 +1,14 @@
-"""The category and domain models (scikit-learn), their training and safe
-persistence (skops, with only scikit-learn/NumPy/SciPy types trusted).
+"""The category, domain and startformulier text models: training with
+scikit-learn, and safe persistence and fast inference in compiled form.
 
 Text features: word 1-2-grams and character 2-5-grams (TF-IDF) over the
 masked body text with a channel token. The domain model is one logistic
 regression per domain with a threshold tuned on out-of-fold predictions.
-The category model is a logistic regression over the text features plus the
-domain model's out-of-fold probabilities, calibrated with Platt scaling.
+The category model is a logistic regression over the text features and the
+crisis-rule flag, calibrated with Platt scaling; a second model splits a
+support need into enkelvoudig or meervoudig from the text and the domain
+model's scores. After training everything is exported to the compiled form
+(compiled.py): plain arrays, loaded without pickle.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import FeatureUnion
 
+from .compiled import (CompiledVectorizer, expit, load_arrays, save_arrays, vectorizer_arrays,
+                       vectorizer_from_arrays)
 from .dataset import CATEGORIES, DOMAINS
 
 __all__ = ["TextModels", "model_input", "ModelLoadError"]
@@ -63,21 +68,38 @@ def _category_lr() -> LogisticRegression:
 
 @dataclass
 class TextModels:
-    vectorizer: FeatureUnion
-    domain_models: list[LogisticRegression]
+    """All text models as one compiled linear layer (see compiled.py).
+
+    Columns of ``W``: category (4), domains (8), multi-domain (1), kinderen
+    (1), aanmelder (1 when binary, else one per class).
+    """
+
+    vectorizer: CompiledVectorizer
+    W: np.ndarray  # (n_features, n_outputs), float32
+    b: np.ndarray  # (n_outputs,)
+    flag_w: np.ndarray  # category weights of the crisis-rule feature (4,)
+    multi_extra_w: np.ndarray  # weights of the domain-count features (5,)
+    cal_a: np.ndarray  # Platt calibration per category (4,)
+    cal_b: np.ndarray
     domain_thresholds: np.ndarray
-    category_model: CalibratedClassifierCV
-    word_features: np.ndarray  # names of the word features (for reasons)
-    crisis_threshold: float = 0.5
+    crisis_threshold: float
+    aanmelder_classes: list
+    reason_mask: np.ndarray  # word features worth showing as a reason
+    word_terms: np.ndarray
     meta: dict = field(default_factory=dict)
-    aux_models: dict = field(default_factory=dict)  # "aanmelder" (3 classes), "kinderen" (yes/no)
 
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, texts: list[str], categories: list[str], domains: list[tuple[str, ...]],
             crisis_flags: list[bool] | None = None, aanmelder: list[str] | None = None,
             kinderen: list[bool] | None = None) -> "TextModels":
-        """Fit all models. ``crisis_flags`` is the rule detector's verdict per
+        return cls.from_sklearn(*cls.fit_sklearn(texts, categories, domains, crisis_flags, aanmelder, kinderen))
+
+    @staticmethod
+    def fit_sklearn(texts: list[str], categories: list[str], domains: list[tuple[str, ...]],
+                    crisis_flags: list[bool] | None = None, aanmelder: list[str] | None = None,
+                    kinderen: list[bool] | None = None) -> tuple:
+        """Fit all models with scikit-learn; returns what from_sklearn takes. ``crisis_flags`` is the rule detector's verdict per
         text: a feature of the category model, and part of the combined
         crisis decision whose threshold is tuned here on out-of-fold
         predictions (crisis = detector or P(crisis) >= threshold)."""
@@ -121,8 +143,6 @@ class TextModels:
                                                   random_state=SEED).fit(X, np.array(aanmelder))
         if kinderen is not None:
             aux["kinderen"] = _domain_lr().fit(X, np.array(kinderen, dtype=int))
-        names = vec.get_feature_names_out()
-        word_features = np.array([_reason_term(n) for n in names], dtype=object)
         oof_final = combine(oof_cat, oof_multi)
         oof_pred = decide(oof_final, flags, crisis_threshold)
         meta = {
@@ -132,79 +152,121 @@ class TextModels:
             "domain_thresholds": dict(zip(DOMAINS, map(float, thresholds))),
             "crisis_threshold": crisis_threshold,
         }
-        aux["multi"] = multi_model
-        return cls(vec, domain_models, thresholds, cat_model, word_features, crisis_threshold, meta, aux)
+        return vec, cat_model, domain_models, multi_model, aux, thresholds, crisis_threshold, meta
+
+    @classmethod
+    def from_sklearn(cls, vec, cat_model, domain_models, multi_model, aux, thresholds, crisis_threshold, meta) -> "TextModels":
+        compiled = CompiledVectorizer.from_union(vec)
+        F = compiled.n_features
+        cal = cat_model.calibrated_classifiers_[0]
+        base = cal.estimator
+        cols, bias = [base.coef_[:, :F].T], [base.intercept_]
+        cols += [m.coef_[:, :F].T for m in domain_models]
+        bias += [m.intercept_ for m in domain_models]
+        cols.append(multi_model.coef_[:, :F].T)
+        bias.append(multi_model.intercept_)
+        kid = aux.get("kinderen")
+        aan = aux.get("aanmelder")
+        cols.append(kid.coef_.T if kid is not None else np.zeros((F, 1)))
+        bias.append(kid.intercept_ if kid is not None else np.array([-10.0]))
+        if aan is not None:
+            cols.append(aan.coef_.T)
+            bias.append(aan.intercept_)
+            aan_classes = [str(c) for c in aan.classes_]
+        else:
+            aan_classes = ["inwoner"]
+        terms = vec.transformer_list[0][1].get_feature_names_out()
+        return cls(
+            vectorizer=compiled,
+            W=np.hstack(cols).astype(np.float32),
+            b=np.concatenate(bias).astype(np.float64),
+            flag_w=base.coef_[:, F].astype(np.float64),
+            multi_extra_w=multi_model.coef_[0, F:].astype(np.float64),
+            cal_a=np.array([c.a_ for c in cal.calibrators], dtype=np.float64),
+            cal_b=np.array([c.b_ for c in cal.calibrators], dtype=np.float64),
+            domain_thresholds=np.asarray(thresholds, dtype=np.float64),
+            crisis_threshold=float(crisis_threshold),
+            aanmelder_classes=aan_classes,
+            reason_mask=np.array([bool(_reason_term("w__" + t)) for t in terms]),
+            word_terms=np.asarray(terms, dtype=str),
+            meta=meta,
+        )
 
     # -------------------------------------------------------------- predict
     def predict(self, texts: list[str], crisis_flags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
         """(category probabilities, domain probabilities, text features)."""
-        X = self.vectorizer.transform(texts).tocsr()
+        X = self.vectorizer.transform(texts)
+        Z = np.asarray(X @ self.W, dtype=np.float64) + self.b
         flags = np.zeros(len(texts), dtype=bool) if crisis_flags is None else np.asarray(crisis_flags, dtype=bool)
-        dom = np.column_stack([m.predict_proba(X)[:, 1] for m in self.domain_models])
-        cat = self.category_model.predict_proba(_with_flag(X, flags))
-        multi = self.aux_models["multi"].predict_proba(_with_domain_features(X, dom, self.domain_thresholds))[:, 1]
+        k = len(CATEGORIES)
+        z_cat = Z[:, :k] + np.outer(flags.astype(np.float64) * FLAG_WEIGHT, self.flag_w)
+        cat = expit(-(self.cal_a * z_cat + self.cal_b))
+        denom = cat.sum(axis=1, keepdims=True)
+        cat = np.where(denom > 0, cat / np.where(denom > 0, denom, 1), 1.0 / k)
+        dom = expit(Z[:, k:k + len(DOMAINS)])
+        j = k + len(DOMAINS)
+        multi = expit(Z[:, j] + _domain_features(dom, self.domain_thresholds) @ self.multi_extra_w)
+        self._last = Z
         return combine(cat, multi), dom, X
+
+    def aux_predict(self, X: sp.csr_matrix) -> dict[str, np.ndarray]:
+        """Per row: aanmelder label and P(minor children in the household),
+        from the decision values of the last :meth:`predict` call."""
+        Z = self._last
+        j = len(CATEGORIES) + len(DOMAINS) + 1
+        out = {"kinderen": expit(Z[:, j])}
+        az = Z[:, j + 1:]
+        if len(self.aanmelder_classes) == 2:
+            out["aanmelder"] = np.array(self.aanmelder_classes)[(az[:, 0] > 0).astype(int)]
+        elif len(self.aanmelder_classes) > 2:
+            out["aanmelder"] = np.array(self.aanmelder_classes)[az.argmax(axis=1)]
+        return out
 
     def top_terms(self, x_row: sp.csr_matrix, category: int, k: int = 5) -> list[str]:
         """The word features that pushed this text most towards ``category``."""
-        base = self.category_model.calibrated_classifiers_[0].estimator
-        coef = base.coef_[category][: x_row.shape[1]]
+        n_words = len(self.word_terms)
         idx, vals = x_row.indices, x_row.data
-        contrib = vals * coef[idx]
-        order = np.argsort(-contrib)
+        keep = idx < n_words
+        idx, vals = idx[keep], vals[keep]
+        contrib = vals * self.W[idx, category]
         terms: list[str] = []
-        for i in order:
+        for i in np.argsort(-contrib):
             if contrib[i] <= 0 or len(terms) >= k:
                 break
-            name = self.word_features[idx[i]]
-            if name and not name.startswith("zz"):
-                terms.append(name)
+            if self.reason_mask[idx[i]]:
+                terms.append(str(self.word_terms[idx[i]]))
         return terms
 
     # ---------------------------------------------------------- persistence
     def save(self, folder: Path) -> None:
-        import skops.io as sio
-
         folder.mkdir(parents=True, exist_ok=True)
-        sio.dump({
-            "vectorizer": self.vectorizer,
-            "domain_models": self.domain_models,
-            "category_model": self.category_model,
-            "aux_models": self.aux_models,
-        }, folder / "text_models.skops")
-        np.save(folder / "word_features.npy", self.word_features.astype(str), allow_pickle=False)
-        (folder / "text_models.json").write_text(json.dumps({
-            "domain_thresholds": list(map(float, self.domain_thresholds)),
-            "crisis_threshold": self.crisis_threshold,
-            "meta": self.meta,
-        }, indent=2, sort_keys=True), encoding="utf-8")
+        arrays, params = vectorizer_arrays("vec", self.vectorizer)
+        arrays.update(W=self.W, b=self.b, flag_w=self.flag_w, multi_extra_w=self.multi_extra_w,
+                      cal_a=self.cal_a, cal_b=self.cal_b, domain_thresholds=self.domain_thresholds,
+                      reason_mask=self.reason_mask, word_terms=self.word_terms)
+        meta = {"format": 1, "vectorizer": params, "crisis_threshold": self.crisis_threshold,
+                "aanmelder_classes": self.aanmelder_classes, "categories": list(CATEGORIES),
+                "domains": list(DOMAINS), "meta": self.meta}
+        save_arrays(folder / "text_models", arrays, meta)
 
     @classmethod
     def load(cls, folder: Path) -> "TextModels":
-        import skops.io as sio
-
-        path = folder / "text_models.skops"
-        if not path.exists():
+        path = Path(folder) / "text_models"
+        if not path.with_suffix(".npz").exists():
             raise ModelLoadError(f"no trained model in {folder}: run `triage train`")
-        untrusted = sio.get_untrusted_types(file=path)
-        bad = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy.", "builtins."))]
-        if bad:
-            raise ModelLoadError(f"refusing to load {path}: untrusted types {bad}")
-        objs = sio.load(path, trusted=untrusted)
-        info = json.loads((folder / "text_models.json").read_text(encoding="utf-8"))
-        words = np.load(folder / "word_features.npy", allow_pickle=False).astype(object)
-        return cls(objs["vectorizer"], objs["domain_models"], np.array(info["domain_thresholds"]),
-                   objs["category_model"], words, float(info["crisis_threshold"]), info.get("meta", {}),
-                   objs.get("aux_models", {}))
-
-    def aux_predict(self, X: sp.csr_matrix) -> dict[str, np.ndarray]:  # noqa: D401
-        """Per row: aanmelder label and P(minor children in the household)."""
-        out = {}
-        if "aanmelder" in self.aux_models:
-            out["aanmelder"] = self.aux_models["aanmelder"].predict(X)
-        if "kinderen" in self.aux_models:
-            out["kinderen"] = self.aux_models["kinderen"].predict_proba(X)[:, 1]
-        return out
+        try:
+            arrays, meta = load_arrays(path)
+        except (ValueError, OSError, json.JSONDecodeError) as exc:
+            raise ModelLoadError(f"cannot read {path}.npz: {exc}") from exc
+        if meta.get("categories") != list(CATEGORIES) or meta.get("domains") != list(DOMAINS):
+            raise ModelLoadError(f"{path}: trained for other labels; run `triage train`")
+        return cls(
+            vectorizer=vectorizer_from_arrays("vec", arrays, meta["vectorizer"]),
+            W=arrays["W"], b=arrays["b"], flag_w=arrays["flag_w"], multi_extra_w=arrays["multi_extra_w"],
+            cal_a=arrays["cal_a"], cal_b=arrays["cal_b"], domain_thresholds=arrays["domain_thresholds"],
+            crisis_threshold=float(meta["crisis_threshold"]), aanmelder_classes=list(meta["aanmelder_classes"]),
+            reason_mask=arrays["reason_mask"], word_terms=arrays["word_terms"], meta=meta.get("meta", {}),
+        )
 
 
 def _reason_term(name: str) -> str:
@@ -223,11 +285,14 @@ def _with_flag(X: sp.csr_matrix, flags: np.ndarray) -> sp.csr_matrix:
     return sp.hstack([X, sp.csr_matrix(flags.astype(np.float32)[:, None] * FLAG_WEIGHT)], format="csr")
 
 
-def _with_domain_features(X: sp.csr_matrix, dom: np.ndarray, thresholds: np.ndarray) -> sp.csr_matrix:
+def _domain_features(dom: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     top = np.sort(dom, axis=1)[:, ::-1]
     n_over = (dom >= thresholds).sum(axis=1)
-    feats = np.column_stack([top[:, 0], top[:, 1], top[:, 2], n_over >= 2, n_over]).astype(np.float32)
-    return sp.hstack([X, sp.csr_matrix(feats * DOMAIN_WEIGHT)], format="csr")
+    return np.column_stack([top[:, 0], top[:, 1], top[:, 2], n_over >= 2, n_over]).astype(np.float64) * DOMAIN_WEIGHT
+
+
+def _with_domain_features(X: sp.csr_matrix, dom: np.ndarray, thresholds: np.ndarray) -> sp.csr_matrix:
+    return sp.hstack([X, sp.csr_matrix(_domain_features(dom, thresholds).astype(np.float32))], format="csr")
 
 
 def combine(cat: np.ndarray, multi: np.ndarray) -> np.ndarray:
