@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from triage.dataset import CATEGORIES, DOMAINS
-from triage.model import TextModels, _domain_features, _with_domain_features, _with_flag, combine, model_input
+from triage.model import (TextModels, _domain_features, _with_domain_features, _with_flag, calibrated, combine,
+                          model_input, platt)
 from triage.normalize import normalize
 
 
@@ -35,15 +36,26 @@ def test_predictions_equal_sklearn(fitted, tmp_path):
     models.save(tmp_path)
     loaded = TextModels.load(tmp_path)
     X = vec.transform(texts).tocsr()
-    ref_cat = cat_model.predict_proba(_with_flag(X, flags))
+    base, cal_a, cal_b = cat_model
+    ref_cat = calibrated(base.decision_function(_with_flag(X, flags)), cal_a, cal_b)
     ref_dom = np.column_stack([m.predict_proba(X)[:, 1] for m in domain_models])
     ref_multi = multi_model.predict_proba(_with_domain_features(X, ref_dom, thresholds))[:, 1]
     for m in (models, loaded):
-        cat, dom, _ = m.predict(texts, flags)
+        cat, dom, _, aux_out = m.predict(texts, flags)
         assert np.allclose(dom, ref_dom, atol=1e-5)
         assert np.allclose(cat, combine(ref_cat, ref_multi), atol=1e-5)
-        aux_out = m.aux_predict(None)
         assert np.allclose(aux_out["kinderen"], aux["kinderen"].predict_proba(X)[:, 1], atol=1e-5)
         assert list(aux_out["aanmelder"]) == list(aux["aanmelder"].predict(X))
     assert _domain_features(ref_dom, thresholds).shape == (len(texts), 5)
     assert len(CATEGORIES) == 4 and len(DOMAINS) == 8
+
+
+def test_platt_matches_scikit_learn():
+    from sklearn.calibration import _SigmoidCalibration
+
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=400)
+    y = (f + rng.normal(scale=0.8, size=400)) > 0.3
+    a, b = platt(f, y)
+    ref = _SigmoidCalibration().fit(f, y.astype(int))
+    assert abs(a - ref.a_) < 1e-3 and abs(b - ref.b_) < 1e-3

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.calibration import CalibratedClassifierCV
+from joblib import Parallel, delayed
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
@@ -34,6 +34,7 @@ __all__ = ["TextModels", "model_input", "ModelLoadError"]
 SEED = 20261124
 N_FOLDS = 5
 DOMAIN_WEIGHT = 2.0  # scale of the domain features in the multi-domain model
+N_JOBS = 2  # the machine's cores; training folds run side by side
 FLAG_WEIGHT = 3.0  # scale of the crisis-rule feature in the category model
 
 
@@ -111,38 +112,57 @@ class TextModels:
         Xf = _with_flag(X, flags)
         folds = list(StratifiedKFold(N_FOLDS, shuffle=True, random_state=SEED).split(X, y_cat))
 
-        # out-of-fold domain and category probabilities
+        # out-of-fold domain probabilities and category decision values, one fold per job (2 cores)
+        def fold_job(tr, te):
+            dom = np.column_stack([_domain_lr().fit(X[tr], Y_dom[tr, j]).predict_proba(X[te])[:, 1]
+                                   for j in range(len(DOMAINS))])
+            dec = _category_lr().fit(Xf[tr], y_cat[tr]).decision_function(Xf[te])
+            return te, dom, dec
+
         oof_dom = np.zeros(Y_dom.shape, dtype=float)
-        oof_cat = np.zeros((X.shape[0], len(CATEGORIES)))
-        for tr, te in folds:
-            for j in range(len(DOMAINS)):
-                oof_dom[te, j] = _domain_lr().fit(X[tr], Y_dom[tr, j]).predict_proba(X[te])[:, 1]
-            m = CalibratedClassifierCV(_category_lr(), method="sigmoid", cv=3, ensemble=False).fit(Xf[tr], y_cat[tr])
-            oof_cat[te] = m.predict_proba(Xf[te])
+        oof_dec = np.zeros((X.shape[0], len(CATEGORIES)))
+        for te, dom, dec in Parallel(n_jobs=N_JOBS, max_nbytes=None)(delayed(fold_job)(tr, te) for tr, te in folds):
+            oof_dom[te], oof_dec[te] = dom, dec
         thresholds = np.array([_best_threshold(Y_dom[:, j], oof_dom[:, j]) for j in range(len(DOMAINS))])
-        domain_models = [_domain_lr().fit(X, Y_dom[:, j]) for j in range(len(DOMAINS))]
+        # Platt scaling per category on the out-of-fold decision values (as
+        # CalibratedClassifierCV(ensemble=False) does), base model on all data
+        cal_a, cal_b = zip(*(platt(oof_dec[:, k], y_cat == k) for k in range(len(CATEGORIES))))
+        cal_a, cal_b = np.array(cal_a), np.array(cal_b)
+        oof_cat = calibrated(oof_dec, cal_a, cal_b)
 
         # enkelvoudig vs meervoudig, among support needs, with domain-count features
         need = np.isin(y_cat, [CATEGORIES.index("enkelvoudig"), CATEGORIES.index("meervoudig")])
         Xm = _with_domain_features(X, oof_dom, thresholds)
-        multi_model = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000, random_state=SEED).fit(
-            Xm[need], (y_cat[need] == CATEGORIES.index("meervoudig")).astype(int))
-        oof_multi = np.zeros(len(y_cat))
-        for tr, te in folds:
+        is_multi = (y_cat == CATEGORIES.index("meervoudig")).astype(int)
+
+        def multi_job(tr, te):
             tr_need = tr[need[tr]]
-            mm = LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000, random_state=SEED).fit(
-                Xm[tr_need], (y_cat[tr_need] == CATEGORIES.index("meervoudig")).astype(int))
-            oof_multi[te] = mm.predict_proba(Xm[te])[:, 1]
+            return te, _multi_lr().fit(Xm[tr_need], is_multi[tr_need]).predict_proba(Xm[te])[:, 1]
+
+        def final_job(name):
+            if name == "category":
+                return _category_lr().fit(Xf, y_cat)
+            if name == "multi":
+                return _multi_lr().fit(Xm[need], is_multi[need])
+            if name == "domains":
+                return [_domain_lr().fit(X, Y_dom[:, j]) for j in range(len(DOMAINS))]
+            if name == "aanmelder":
+                return LogisticRegression(C=5.0, class_weight="balanced", max_iter=2000,
+                                          random_state=SEED).fit(X, np.array(aanmelder))
+            return _domain_lr().fit(X, np.array(kinderen, dtype=int))
+
+        oof_multi = np.zeros(len(y_cat))
+        for te, pm in Parallel(n_jobs=N_JOBS, max_nbytes=None)(delayed(multi_job)(tr, te) for tr, te in folds):
+            oof_multi[te] = pm
+        names = ["category", "multi", "domains"] + (["aanmelder"] if aanmelder is not None else []) + \
+            (["kinderen"] if kinderen is not None else [])
+        fitted = dict(zip(names, Parallel(n_jobs=N_JOBS, max_nbytes=None)(delayed(final_job)(n) for n in names)))
+        cat_model = (fitted["category"], cal_a, cal_b)
+        domain_models, multi_model = fitted["domains"], fitted["multi"]
+        aux = {k: fitted[k] for k in ("aanmelder", "kinderen") if k in fitted}
 
         crisis_idx = CATEGORIES.index("crisis")
         crisis_threshold = _crisis_threshold(y_cat == crisis_idx, oof_cat[:, crisis_idx], flags)
-        cat_model = CalibratedClassifierCV(_category_lr(), method="sigmoid", cv=N_FOLDS, ensemble=False).fit(Xf, y_cat)
-        aux = {}
-        if aanmelder is not None:
-            aux["aanmelder"] = LogisticRegression(C=5.0, class_weight="balanced", max_iter=2000,
-                                                  random_state=SEED).fit(X, np.array(aanmelder))
-        if kinderen is not None:
-            aux["kinderen"] = _domain_lr().fit(X, np.array(kinderen, dtype=int))
         oof_final = combine(oof_cat, oof_multi)
         oof_pred = decide(oof_final, flags, crisis_threshold)
         meta = {
@@ -158,8 +178,7 @@ class TextModels:
     def from_sklearn(cls, vec, cat_model, domain_models, multi_model, aux, thresholds, crisis_threshold, meta) -> "TextModels":
         compiled = CompiledVectorizer.from_union(vec)
         F = compiled.n_features
-        cal = cat_model.calibrated_classifiers_[0]
-        base = cal.estimator
+        base, cal_a, cal_b = cat_model
         cols, bias = [base.coef_[:, :F].T], [base.intercept_]
         cols += [m.coef_[:, :F].T for m in domain_models]
         bias += [m.intercept_ for m in domain_models]
@@ -182,8 +201,8 @@ class TextModels:
             b=np.concatenate(bias).astype(np.float64),
             flag_w=base.coef_[:, F].astype(np.float64),
             multi_extra_w=multi_model.coef_[0, F:].astype(np.float64),
-            cal_a=np.array([c.a_ for c in cal.calibrators], dtype=np.float64),
-            cal_b=np.array([c.b_ for c in cal.calibrators], dtype=np.float64),
+            cal_a=np.asarray(cal_a, dtype=np.float64),
+            cal_b=np.asarray(cal_b, dtype=np.float64),
             domain_thresholds=np.asarray(thresholds, dtype=np.float64),
             crisis_threshold=float(crisis_threshold),
             aanmelder_classes=aan_classes,
@@ -193,26 +212,22 @@ class TextModels:
         )
 
     # -------------------------------------------------------------- predict
-    def predict(self, texts: list[str], crisis_flags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, sp.csr_matrix]:
-        """(category probabilities, domain probabilities, text features)."""
+    def predict(self, texts: list[str], crisis_flags: np.ndarray | None = None) -> tuple:
+        """(category probabilities, domain probabilities, text features,
+        {"aanmelder": labels, "kinderen": probabilities}). Thread-safe."""
         X = self.vectorizer.transform(texts)
         Z = np.asarray(X @ self.W, dtype=np.float64) + self.b
         flags = np.zeros(len(texts), dtype=bool) if crisis_flags is None else np.asarray(crisis_flags, dtype=bool)
         k = len(CATEGORIES)
         z_cat = Z[:, :k] + np.outer(flags.astype(np.float64) * FLAG_WEIGHT, self.flag_w)
-        cat = expit(-(self.cal_a * z_cat + self.cal_b))
-        denom = cat.sum(axis=1, keepdims=True)
-        cat = np.where(denom > 0, cat / np.where(denom > 0, denom, 1), 1.0 / k)
+        cat = calibrated(z_cat, self.cal_a, self.cal_b)
         dom = expit(Z[:, k:k + len(DOMAINS)])
         j = k + len(DOMAINS)
         multi = expit(Z[:, j] + _domain_features(dom, self.domain_thresholds) @ self.multi_extra_w)
-        self._last = Z
-        return combine(cat, multi), dom, X
+        return combine(cat, multi), dom, X, self._aux(Z)
 
-    def aux_predict(self, X: sp.csr_matrix) -> dict[str, np.ndarray]:
-        """Per row: aanmelder label and P(minor children in the household),
-        from the decision values of the last :meth:`predict` call."""
-        Z = self._last
+    def _aux(self, Z: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row: aanmelder label and P(minor children in the household)."""
         j = len(CATEGORIES) + len(DOMAINS) + 1
         out = {"kinderen": expit(Z[:, j])}
         az = Z[:, j + 1:]
@@ -267,6 +282,44 @@ class TextModels:
             crisis_threshold=float(meta["crisis_threshold"]), aanmelder_classes=list(meta["aanmelder_classes"]),
             reason_mask=arrays["reason_mask"], word_terms=arrays["word_terms"], meta=meta.get("meta", {}),
         )
+
+
+def platt(decision: np.ndarray, positive: np.ndarray) -> tuple[float, float]:
+    """Platt's sigmoid fit P(y=1 | f) = 1 / (1 + exp(a f + b)), with his
+    smoothed targets (as scikit-learn's sigmoid calibration)."""
+    from scipy.optimize import minimize
+
+    f = decision.astype(np.float64)
+    scale = max(1.0, float(np.max(np.abs(f)))) if np.max(np.abs(f)) >= 30 else 1.0
+    f = f / scale
+    n_pos = float(np.sum(positive))
+    n_neg = float(len(positive) - n_pos)
+    t = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+
+    def loss(ab):
+        z = ab[0] * f + ab[1]
+        # -log likelihood with p = expit(-z)
+        return float(np.sum(t * np.logaddexp(0, z) + (1 - t) * np.logaddexp(0, -z)))
+
+    def grad(ab):
+        z = ab[0] * f + ab[1]
+        d = t - expit(-z)  # d loss / d z
+        return np.array([np.dot(d, f), np.sum(d)])
+
+    res = minimize(loss, x0=np.array([0.0, np.log((n_neg + 1.0) / (n_pos + 1.0))]), jac=grad, method="L-BFGS-B",
+                   options={"gtol": 1e-8, "ftol": 1e-12})
+    return float(res.x[0]) / scale, float(res.x[1])
+
+
+def calibrated(decision: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-category Platt probabilities, normalized over the categories."""
+    p = expit(-(a * decision + b))
+    denom = p.sum(axis=1, keepdims=True)
+    return np.where(denom > 0, p / np.where(denom > 0, denom, 1), 1.0 / p.shape[1])
+
+
+def _multi_lr() -> LogisticRegression:
+    return LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000, random_state=SEED)
 
 
 def _reason_term(name: str) -> str:

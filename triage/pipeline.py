@@ -112,9 +112,8 @@ class Triage:
         inputs = [model_input(ch, n.model_text) for ch, n in zip(channels, norms)]
         hits = [crisis_mod.detect((n.subject + "\n" if n.subject else "") + n.body) for n in norms]
         flags = np.array([bool(h) for h in hits])
-        cat_p, dom_p, X = self.models.predict(inputs, flags)
+        cat_p, dom_p, X, aux = self.models.predict(inputs, flags)
         cats = decide(cat_p, flags, self.models.crisis_threshold)
-        aux = self.models.aux_predict(X)
         results = []
         for i, m in enumerate(messages):
             extra = {k: v[i] for k, v in aux.items()}
