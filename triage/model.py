@@ -378,22 +378,28 @@ def _best_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return round(best, 3)
 
 
+CRISIS_TARGET_RECALL = 0.985
+CRISIS_MIN_PRECISION = 0.80
+
+
 def _crisis_threshold(y: np.ndarray, p: np.ndarray, flags: np.ndarray) -> float:
-    """The threshold with the best F2 (recall counts four times precision)
-    for the combined rule: detector or P(crisis) >= t. A missed crisis is
-    far worse than a person looking at a message that was not one, but a
-    threshold under 0.2 sends short, empty or odd messages ("ok", "test")
-    to crisis, because their probabilities sit near the prior."""
-    best, best_f = 0.5, -1.0
-    for t in np.arange(0.20, 0.61, 0.025):
+    """The crisis threshold for the combined rule: detector or P(crisis) >= t.
+
+    A missed crisis is far worse than a person looking at a message that was
+    not one: take the highest threshold whose out-of-fold recall still
+    reaches CRISIS_TARGET_RECALL with precision >= CRISIS_MIN_PRECISION;
+    when none does, the best F2 (recall weighs four times). Never under
+    0.10: near-empty messages ("ok", "test") sit near the prior."""
+    grid = np.round(np.arange(0.10, 0.61, 0.025), 3)
+    stats = []
+    for t in grid:
         pred = flags | (p >= t)
         tp = np.sum(pred & y)
-        prec = tp / max(1, pred.sum())
-        rec = tp / max(1, y.sum())
-        f2 = 5 * prec * rec / max(1e-9, 4 * prec + rec)
-        if f2 > best_f + 1e-9:
-            best, best_f = float(t), f2
-    return round(best, 3)
+        stats.append((float(t), tp / max(1, y.sum()), tp / max(1, pred.sum())))
+    ok = [t for t, rec, prec in stats if rec >= CRISIS_TARGET_RECALL and prec >= CRISIS_MIN_PRECISION]
+    if ok:
+        return max(ok)
+    return max(stats, key=lambda s: 5 * s[1] * s[2] / max(1e-9, 4 * s[2] + s[1]))[0]
 
 
 def decide(cat_probs: np.ndarray, crisis_flags: np.ndarray, crisis_threshold: float) -> np.ndarray:
