@@ -129,7 +129,7 @@ def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | N
         labels.append(NONE)
     vec = _answer_vectorizer()
     X = vec.fit_transform([normalize(t).model_text for t in texts])
-    clf = LogisticRegression(C=20.0, max_iter=3000, random_state=0).fit(X, np.array(labels))
+    clf = LogisticRegression(C=50.0, max_iter=3000, random_state=0).fit(X, np.array(labels))
     compiled = CompiledVectorizer.from_union(vec)
     arrays, params = vectorizer_arrays("vec", compiled)
     arrays.update(W=clf.coef_.T.astype(np.float32), b=clf.intercept_.astype(np.float64))

@@ -93,20 +93,25 @@ class TextModels:
     @classmethod
     def fit(cls, texts: list[str], categories: list[str], domains: list[tuple[str, ...]],
             crisis_flags: list[bool] | None = None, aanmelder: list[str] | None = None,
-            kinderen: list[bool] | None = None) -> "TextModels":
-        return cls.from_sklearn(*cls.fit_sklearn(texts, categories, domains, crisis_flags, aanmelder, kinderen))
+            kinderen: list[bool] | None = None, labels_known: list[bool] | None = None) -> "TextModels":
+        return cls.from_sklearn(*cls.fit_sklearn(texts, categories, domains, crisis_flags, aanmelder, kinderen,
+                                                 labels_known))
 
     @staticmethod
     def fit_sklearn(texts: list[str], categories: list[str], domains: list[tuple[str, ...]],
                     crisis_flags: list[bool] | None = None, aanmelder: list[str] | None = None,
-                    kinderen: list[bool] | None = None) -> tuple:
-        """Fit all models with scikit-learn; returns what from_sklearn takes. ``crisis_flags`` is the rule detector's verdict per
+                    kinderen: list[bool] | None = None, labels_known: list[bool] | None = None) -> tuple:
+        """Fit all models with scikit-learn; returns what from_sklearn takes.
+        ``labels_known`` marks texts whose domains and startformulier labels
+        are known; the others (category-only examples) train the category
+        model only. ``crisis_flags`` is the rule detector's verdict per
         text: a feature of the category model, and part of the combined
         crisis decision whose threshold is tuned here on out-of-fold
         predictions (crisis = detector or P(crisis) >= threshold)."""
         y_cat = np.array([CATEGORIES.index(c) for c in categories])
         Y_dom = np.array([[d in ds for d in DOMAINS] for ds in domains], dtype=int)
         flags = np.array(crisis_flags if crisis_flags is not None else [False] * len(texts), dtype=bool)
+        known = np.ones(len(texts), dtype=bool) if labels_known is None else np.asarray(labels_known, dtype=bool)
         vec = _vectorizer()
         X = vec.fit_transform(texts).tocsr()
         Xf = _with_flag(X, flags)
@@ -114,7 +119,8 @@ class TextModels:
 
         # out-of-fold domain probabilities and category decision values, one fold per job (2 cores)
         def fold_job(tr, te):
-            dom = np.column_stack([_domain_lr().fit(X[tr], Y_dom[tr, j]).predict_proba(X[te])[:, 1]
+            trk = tr[known[tr]]
+            dom = np.column_stack([_domain_lr().fit(X[trk], Y_dom[trk, j]).predict_proba(X[te])[:, 1]
                                    for j in range(len(DOMAINS))])
             dec = _category_lr().fit(Xf[tr], y_cat[tr]).decision_function(Xf[te])
             return te, dom, dec
@@ -123,7 +129,7 @@ class TextModels:
         oof_dec = np.zeros((X.shape[0], len(CATEGORIES)))
         for te, dom, dec in Parallel(n_jobs=N_JOBS, max_nbytes=None)(delayed(fold_job)(tr, te) for tr, te in folds):
             oof_dom[te], oof_dec[te] = dom, dec
-        thresholds = np.array([_best_threshold(Y_dom[:, j], oof_dom[:, j]) for j in range(len(DOMAINS))])
+        thresholds = np.array([_best_threshold(Y_dom[known, j], oof_dom[known, j]) for j in range(len(DOMAINS))])
         # Platt scaling per category on the out-of-fold decision values (as
         # CalibratedClassifierCV(ensemble=False) does), base model on all data
         cal_a, cal_b = zip(*(platt(oof_dec[:, k], y_cat == k) for k in range(len(CATEGORIES))))
@@ -145,11 +151,11 @@ class TextModels:
             if name == "multi":
                 return _multi_lr().fit(Xm[need], is_multi[need])
             if name == "domains":
-                return [_domain_lr().fit(X, Y_dom[:, j]) for j in range(len(DOMAINS))]
+                return [_domain_lr().fit(X[known], Y_dom[known, j]) for j in range(len(DOMAINS))]
             if name == "aanmelder":
                 return LogisticRegression(C=5.0, class_weight="balanced", max_iter=2000,
-                                          random_state=SEED).fit(X, np.array(aanmelder))
-            return _domain_lr().fit(X, np.array(kinderen, dtype=int))
+                                          random_state=SEED).fit(X[known], np.array(aanmelder)[known])
+            return _domain_lr().fit(X[known], np.array(kinderen, dtype=int)[known])
 
         oof_multi = np.zeros(len(y_cat))
         for te, pm in Parallel(n_jobs=N_JOBS, max_nbytes=None)(delayed(multi_job)(tr, te) for tr, te in folds):
@@ -167,8 +173,9 @@ class TextModels:
         oof_pred = decide(oof_final, flags, crisis_threshold)
         meta = {
             "n_train": len(texts),
-            "oof_category_accuracy": float(np.mean(oof_pred == y_cat)),
-            "oof_category_macro_f1": _macro_f1(y_cat, oof_pred),
+            "n_category_only": int((~known).sum()),
+            "oof_category_accuracy": float(np.mean(oof_pred[known] == y_cat[known])),
+            "oof_category_macro_f1": _macro_f1(y_cat[known], oof_pred[known]),
             "domain_thresholds": dict(zip(DOMAINS, map(float, thresholds))),
             "crisis_threshold": crisis_threshold,
         }

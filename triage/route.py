@@ -6,7 +6,8 @@ answer_id, answer_score), so they can be tested with dicts:
 - crisis: always route ``crisis``; top of the bureaudienst queue. No
   threshold can turn a crisis into anything else.
 - auto_answer: only info_advies, confidence >= auto_answer_min_confidence,
-  a fitting standard answer, and little chance of crisis or a support need.
+  a standard answer scoring >= auto_answer_min_answer_score, and little
+  chance of crisis.
 - bureaudienst: enkelvoudig and meervoudig with confidence >=
   review_below_confidence; single Wmo need to the Zorgloket, single
   werk_inkomen need to the loket Werk en Inkomen, otherwise the wijkteam.
@@ -22,8 +23,8 @@ from .config import Municipality
 __all__ = ["Decision", "Router", "decide", "ROUTES"]
 
 ROUTES = ("crisis", "auto_answer", "bureaudienst", "kcc_review")
-DEFAULTS = {"auto_answer_min_confidence": 0.80, "answer_min_score": 0.45, "review_below_confidence": 0.55,
-            "auto_answer_max_crisis_probability": 0.10}
+DEFAULTS = {"auto_answer_min_confidence": 0.80, "answer_min_score": 0.20, "auto_answer_min_answer_score": 0.50,
+            "review_below_confidence": 0.55, "auto_answer_max_crisis_probability": 0.10}
 URGENT_DOMAINS = {"veiligheid", "wonen"}
 
 
@@ -53,6 +54,10 @@ def decide(case: dict, thresholds: dict | None = None, destinations: dict | None
         if confidence < t["auto_answer_min_confidence"]:
             return Decision("kcc_review", None, "KCC",
                             [f"zekerheid {confidence:.2f} onder drempel {t['auto_answer_min_confidence']:.2f} voor automatisch antwoord"])
+        score = float(case.get("answer_score") or 0.0)
+        if score < t["auto_answer_min_answer_score"]:
+            return Decision("kcc_review", None, "KCC",
+                            [f"standaardantwoord {answer_id} past niet zeker genoeg ({score:.2f}): KCC kijkt mee"])
         if p_crisis > t["auto_answer_max_crisis_probability"]:
             return Decision("kcc_review", None, "KCC", [f"kans op crisis {p_crisis:.2f}: een mens kijkt mee"])
         return Decision("auto_answer", None, None, [f"standaardantwoord {answer_id} (score {float(case.get('answer_score') or 0):.2f})"])

@@ -29,6 +29,27 @@ def corpus_hash(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def kennisbank_questions(kennisbank_dir: Path) -> list[str]:
+    """Information questions from the kennisbank's training examples (never
+    from questions.jsonl, the kennisbank's evaluation set)."""
+    out: list[str] = []
+    answers = kennisbank_dir / "answers.jsonl"
+    if answers.exists():
+        for line in answers.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                a = json.loads(line)
+                if a["id"] != "kb-crisis":
+                    out.extend(a.get("examples", []))
+    examples = kennisbank_dir / "examples.jsonl"
+    if examples.exists():
+        for line in examples.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                e = json.loads(line)
+                if e.get("answer_id") and e["answer_id"] != "kb-crisis":
+                    out.append(e["text"])
+    return out
+
+
 def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
     t0 = time.perf_counter()
     messages_dir = training_data_dir / "messages"
@@ -37,15 +58,24 @@ def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
     if len(train_set) < 20:
         raise ValueError(f"too few training records in {messages_dir}: {len(train_set)}")
     log(f"training on {len(train_set)} messages ({len(heldout)} held out, never used)")
+    # Questions for information from the kennisbank (answers' examples and
+    # examples.jsonl with an answer): info_advies by the labeling guide. They
+    # teach the category model what plain questions look like; their domains
+    # and startformulier are not labelled, so only the category model sees them.
+    extra = kennisbank_questions(training_data_dir / "kennisbank")
+    log(f"plus {len(extra)} kennisbank questions for the category model only")
     texts, flags = [], []
-    for r in train_set:
-        n = normalize(r.text, r.subject)
-        texts.append(model_input(r.channel, n.model_text))
+    for text, subject in [(r.text, r.subject) for r in train_set] + [(t, "") for t in extra]:
+        n = normalize(text, subject)
+        texts.append(model_input("", n.model_text))
         flags.append(bool(crisis.detect((n.subject + "\n" if n.subject else "") + n.body)))
+    known = [True] * len(train_set) + [False] * len(extra)
     models = TextModels.fit(
-        texts, [r.category for r in train_set], [r.domains for r in train_set], flags,
-        aanmelder=[r.fields.get("aanmelder", "inwoner") for r in train_set],
-        kinderen=[bool(r.fields.get("kinderen")) for r in train_set],
+        texts, [r.category for r in train_set] + ["info_advies"] * len(extra),
+        [r.domains for r in train_set] + [()] * len(extra), flags,
+        aanmelder=[r.fields.get("aanmelder", "inwoner") for r in train_set] + ["inwoner"] * len(extra),
+        kinderen=[bool(r.fields.get("kinderen")) for r in train_set] + [False] * len(extra),
+        labels_known=known,
     )
     model_dir.mkdir(parents=True, exist_ok=True)
     models.save(model_dir)
@@ -53,8 +83,9 @@ def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
     n_answers = 0
     if (kb_dir / "answers.jsonl").exists():
         from .kennisbank import build_index
-        needs = [r.text for r in train_set if r.category in ("enkelvoudig", "meervoudig")]
-        n_answers = build_index(kb_dir, model_dir, none_texts=needs)
+        # support needs are kept from the answer model on purpose: the category
+        # decides whether a standard answer is the response at all
+        n_answers = build_index(kb_dir, model_dir)
     seconds = time.perf_counter() - t0
     manifest = {
         "trained_on": date.today().isoformat(),
