@@ -1,0 +1,78 @@
+"""SMTP in (aiosmtpd): the wijkteam mailbox's front door.
+
+The message is parsed, stored and committed before the 250 reply; a message
+over the size limit gets 552 (aiosmtpd's data_size_limit); a database that
+stays unavailable gets 451 so the sending server tries again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from triage.intake import Intake
+from triage.store import StoreUnavailable
+
+from .mime import parse_email
+
+log = logging.getLogger("triage.smtp")
+
+__all__ = ["IntakeHandler", "SmtpServer"]
+
+
+class IntakeHandler:
+    """aiosmtpd handler: one callback per accepted message."""
+
+    def __init__(self, intake: Intake, workers: int = 4):
+        self.intake = intake
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-intake")
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options):
+        if not address or "@" not in address:
+            return "550 5.1.3 Ongeldig adres (invalid address)"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        if isinstance(raw, str):
+            raw = raw.encode("utf-8", "surrogateescape")
+        mail_from = envelope.mail_from
+
+        def work():
+            msg = parse_email(raw, envelope_from=mail_from)
+            return self.intake.receive_email(msg, source="smtp")
+
+        loop = asyncio.get_running_loop()
+        try:
+            result = await loop.run_in_executor(self.executor, work)
+        except StoreUnavailable:
+            log.error("store unavailable: message refused with 451, the sender will retry")
+            return "451 4.3.0 Tijdelijk probleem, probeer het later opnieuw (temporary failure, try again later)"
+        except Exception:  # stored but not triaged: resume() picks it up; the mail is safe
+            log.exception("message stored, triage deferred")
+            return "250 2.0.0 Bericht ontvangen (message accepted)"
+        ref = f" {result.case_number}" if result.case_number else ""
+        return f"250 2.0.0 Bericht ontvangen{ref} (message accepted)"
+
+
+class SmtpServer:
+    """Owns the aiosmtpd controller: explicit start and stop."""
+
+    def __init__(self, intake: Intake, host: str = "127.0.0.1", port: int = 8025,
+                 max_message_bytes: int = 25 * 1024 * 1024):
+        self.handler = IntakeHandler(intake)
+        self.controller = Controller(self.handler, hostname=host, port=port, data_size_limit=max_message_bytes,
+                                     decode_data=False, server_kwargs={"timeout": 60})
+
+    def start(self) -> None:
+        self.controller.start()
+        log.info("SMTP listening on %s:%s", self.controller.hostname, self.controller.port)
+
+    def stop(self) -> None:
+        self.controller.stop()
+        self.handler.executor.shutdown(wait=True)

@@ -1,0 +1,549 @@
+"""The case store: the only writer of messages, cases, startformulieren,
+events (audit trail), corrections and the outbox.
+
+SQLModel on SQLite (a file, WAL) by default, PostgreSQL by URL. The schema
+is created and upgraded by Alembic migrations (triage/migrations).
+Names follow the Dutch standard where it helps a later export to Open Klant
+(kanaal, onderwerp, inhoud; status).
+
+Rules kept here:
+- store before acknowledge: ``save_inbound`` commits before it returns;
+- idempotent: one row per (channel, idempotency key); a redelivery returns
+  the stored row;
+- every change and every view of a case is an Event with actor and time;
+  events carry no personal data (no text, addresses or numbers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import JSON, Column, LargeBinary, String, UniqueConstraint, event, func, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+log = logging.getLogger("triage.store")
+
+__all__ = [
+    "Store", "InboundRecord", "AttachmentRecord", "Case", "Startformulier", "Event", "Correction",
+    "OutboundRecord", "DeletionLog", "ImapState", "StoreUnavailable", "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be reached, also after retrying."""
+
+
+# ------------------------------------------------------------------ tables
+class InboundRecord(SQLModel, table=True):
+    """A received message (Klantcontact): the raw original is kept."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("kanaal", "idempotency_key", name="uq_inbound_idempotency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kanaal: str = Field(index=True, max_length=20)  # email, chat, phone, partner
+    channel_message_id: str = Field(max_length=998)  # Message-ID, IMAP uidvalidity:uid, chat id
+    idempotency_key: str = Field(max_length=255)
+    afzender: str | None = Field(default=None, max_length=320)  # sender address (personal data)
+    afzender_naam: str | None = Field(default=None, max_length=320)
+    onderwerp: str = Field(default="", sa_column_kwargs={"nullable": False})
+    inhoud: str = Field(default="")  # readable text
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    references: list = Field(default_factory=list, sa_column=Column(JSON))
+    auto_reply: str | None = Field(default=None, max_length=100)
+    problems: list = Field(default_factory=list, sa_column=Column(JSON))
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+    status: str = Field(default="received", max_length=20)  # received | triaged | ignored | failed
+    triage: dict | None = Field(default=None, sa_column=Column(JSON))
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+
+
+class AttachmentRecord(SQLModel, table=True):
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="inbound_message.id", index=True)
+    filename: str | None = Field(default=None, max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class Case(SQLModel, table=True):
+    """A case for the front door (the InterneTaak of Open Klant, roughly)."""
+
+    __tablename__ = "case"
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(sa_column=Column(String(32), unique=True, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    kanaal: str = Field(max_length=20)
+    category: str = Field(max_length=20, index=True)
+    domains: list = Field(default_factory=list, sa_column=Column(JSON))
+    confidence: float = 0.0
+    route: str = Field(max_length=20, index=True)
+    priority: str | None = Field(default=None, max_length=20)
+    destination: str | None = Field(default=None, max_length=100)
+    answer_id: str | None = Field(default=None, max_length=100)
+    reasons: list = Field(default_factory=list, sa_column=Column(JSON))
+    status: str = Field(default="open", max_length=20, index=True)  # open | answered | accepted | closed
+    afzender: str | None = Field(default=None, max_length=320)  # the resident's address on this channel
+    wijk: str | None = Field(default=None, max_length=100)
+    related_case_id: int | None = Field(default=None, foreign_key="case.id")
+    closed_at: datetime | None = None
+    anonymised_at: datetime | None = None
+
+
+class Startformulier(SQLModel, table=True):
+    __tablename__ = "startformulier"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    fields: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    evidence: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    consent: str = Field(default="onbekend", max_length=10)
+    hulpvraag: str = Field(default="")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """Audit trail: who did what, when. No personal data in ``detail``."""
+
+    __tablename__ = "event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=100)  # "system", "smtp", a user name
+    action: str = Field(max_length=50, index=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="inbound_message.id")
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON))
+
+
+class Correction(SQLModel, table=True):
+    __tablename__ = "correction"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=100)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    field: str = Field(max_length=50)
+    old: dict | list | str | None = Field(default=None, sa_column=Column(JSON))
+    new: dict | list | str | None = Field(default=None, sa_column=Column(JSON))
+
+
+class OutboundRecord(SQLModel, table=True):
+    """The outbox: replies are written here in the same transaction as the
+    case, then sent by the outbound worker."""
+
+    __tablename__ = "outbound_message"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    kanaal: str = Field(default="email", max_length=20)
+    to: str = Field(max_length=320, index=True)
+    subject: str = ""
+    body: str = ""
+    message_id: str = Field(max_length=998, index=True)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    references: list = Field(default_factory=list, sa_column=Column(JSON))
+    kind: str = Field(default="ack", max_length=20)  # crisis | answer | ack
+    status: str = Field(default="pending", max_length=20, index=True)  # pending | sent | failed | suppressed
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    sent_at: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class DeletionLog(SQLModel, table=True):
+    """What retention removed: case number and dates only, no personal data."""
+
+    __tablename__ = "deletion_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    case_number: str = Field(max_length=32)
+    closed_at: datetime | None = None
+    action: str = Field(max_length=20)  # anonymised | deleted
+    messages: int = 0
+    attachments: int = 0
+
+
+class ImapState(SQLModel, table=True):
+    __tablename__ = "imap_state"
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=320)
+    folder: str = Field(max_length=255)
+    uidvalidity: int = 0
+    last_uid: int = 0
+
+
+class CaseCounter(SQLModel, table=True):
+    __tablename__ = "case_counter"
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+# ------------------------------------------------------------------- store
+@dataclass
+class IntakeResult:
+    message_id: int
+    duplicate: bool
+    case_number: str | None = None
+    case_id: int | None = None
+
+
+CASE_RX = re.compile(r"\b(SWT-\d{4}-\d{6})\b")
+
+
+class Store:
+    def __init__(self, url: str, retries: int = 5, retry_delay: float = 0.2):
+        self.url = url
+        self.retries = retries
+        self.retry_delay = retry_delay
+        kwargs: dict = {"pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+    # --------------------------------------------------------------- schema
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        cfg.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            yield s
+
+    def _retrying(self, fn):
+        """Run ``fn`` (one transaction); retry while the database is briefly
+        gone or locked. Raises StoreUnavailable when it stays gone."""
+        delay = self.retry_delay
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except OperationalError as exc:
+                if attempt == self.retries:
+                    raise StoreUnavailable(f"database unavailable: {exc.__class__.__name__}") from exc
+                log.warning("database unavailable (attempt %d), retrying", attempt + 1)
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    # --------------------------------------------------------------- intake
+    def save_inbound(self, *, kanaal: str, channel_message_id: str, idempotency_key: str, afzender: str | None,
+                     afzender_naam: str | None, onderwerp: str, inhoud: str, raw: bytes | None,
+                     in_reply_to: str | None = None, references: list | None = None, auto_reply: str | None = None,
+                     problems: list | None = None, attachments: list | None = None,
+                     actor: str = "system") -> tuple[InboundRecord, bool]:
+        """Store a message durably. Returns (record, duplicate)."""
+
+        def tx():
+            with self.session() as s:
+                existing = s.exec(select(InboundRecord).where(InboundRecord.kanaal == kanaal,
+                                                              InboundRecord.idempotency_key == idempotency_key)).first()
+                if existing:
+                    return existing, True
+                rec = InboundRecord(kanaal=kanaal, channel_message_id=channel_message_id[:998],
+                                    idempotency_key=idempotency_key[:255], afzender=afzender, afzender_naam=afzender_naam,
+                                    onderwerp=onderwerp or "", inhoud=inhoud or "", raw=raw, in_reply_to=in_reply_to,
+                                    references=list(references or []), auto_reply=auto_reply,
+                                    problems=list(problems or []),
+                                    status="ignored" if auto_reply else "received")
+                s.add(rec)
+                s.flush()
+                for a in attachments or []:
+                    s.add(AttachmentRecord(message_id=rec.id, filename=a.filename, content_type=a.content_type,
+                                           size=a.size, data=a.data))
+                s.add(Event(actor=actor, action="message_received", message_id=rec.id,
+                            detail={"kanaal": kanaal, "auto_reply": auto_reply, "attachments": len(attachments or [])}))
+                try:
+                    s.commit()
+                except IntegrityError:  # a concurrent redelivery won the race
+                    s.rollback()
+                    again = s.exec(select(InboundRecord).where(InboundRecord.kanaal == kanaal,
+                                                               InboundRecord.idempotency_key == idempotency_key)).one()
+                    return again, True
+                return rec, False
+
+        return self._retrying(tx)
+
+    def _next_number(self, s: Session) -> str:
+        year = utcnow().year
+        if self.url.startswith("sqlite"):
+            counter = s.get(CaseCounter, year)
+        else:
+            counter = s.exec(select(CaseCounter).where(CaseCounter.year == year).with_for_update()).first()
+        if counter is None:
+            counter = CaseCounter(year=year, last=0)
+            s.add(counter)
+        counter.last += 1
+        s.add(counter)
+        s.flush()
+        return f"SWT-{year}-{counter.last:06d}"
+
+    def find_case_for_reply(self, s: Session, subject: str, in_reply_to: str | None, references: list,
+                            sender: str | None) -> tuple[Case | None, Case | None]:
+        """(case to join, possibly related case). A reply joins a case only
+        when the case reference (number in the subject, or In-Reply-To /
+        References naming one of our messages) AND the sender match."""
+        candidate = None
+        ids = [x for x in [in_reply_to, *references] if x]
+        if ids:
+            out = s.exec(select(OutboundRecord).where(OutboundRecord.message_id.in_(ids))).first()
+            if out and out.case_id:
+                candidate = s.get(Case, out.case_id)
+        if candidate is None:
+            m = CASE_RX.search(subject or "")
+            if m:
+                candidate = s.exec(select(Case).where(Case.number == m.group(1))).first()
+        if candidate is None:
+            return None, None
+        if sender and candidate.afzender and sender.lower() == candidate.afzender.lower() and candidate.anonymised_at is None:
+            return candidate, None
+        return None, candidate
+
+    def record_triage(self, message_id: int, result, *, hulpvraag: str, replies: list[dict] | None = None,
+                      actor: str = "system") -> IntakeResult:
+        """Create (or join) the case for a stored message, with its
+        startformulier and outbox replies, in one transaction."""
+
+        def tx():
+            with self.session() as s:
+                msg = s.get(InboundRecord, message_id)
+                if msg.case_id is not None:
+                    case = s.get(Case, msg.case_id)
+                    return IntakeResult(message_id, True, case.number, case.id)
+                join, related = self.find_case_for_reply(s, msg.onderwerp, msg.in_reply_to, msg.references or [],
+                                                         msg.afzender)
+                if join is not None:
+                    msg.case_id = join.id
+                    msg.status = "triaged"
+                    msg.triage = result.full()
+                    if join.status in ("answered", "closed"):
+                        join.status = "open"
+                    if result.category == "crisis" and join.category != "crisis":
+                        join.category, join.route, join.priority = "crisis", "crisis", "spoed"
+                    s.add_all([msg, join])
+                    s.add(Event(actor=actor, action="message_joined_case", case_id=join.id, message_id=msg.id,
+                                detail={"category": result.category}))
+                    self._add_replies(s, join, msg, replies or [])
+                    s.commit()
+                    return IntakeResult(message_id, False, join.number, join.id)
+                case = Case(number=self._next_number(s), kanaal=msg.kanaal, category=result.category,
+                            domains=list(result.domains), confidence=result.confidence, route=result.route or "kcc_review",
+                            priority=result.priority, destination=result.destination, answer_id=result.answer_id,
+                            reasons=list(result.reasons), afzender=msg.afzender, wijk=result.wijk,
+                            related_case_id=related.id if related else None,
+                            status="answered" if result.route == "auto_answer" else "open")
+                s.add(case)
+                s.flush()
+                s.add(Startformulier(case_id=case.id, fields=dict(result.fields), evidence=dict(result.evidence),
+                                     consent=result.consent, hulpvraag=hulpvraag))
+                msg.case_id = case.id
+                msg.status = "triaged"
+                msg.triage = result.full()
+                s.add(msg)
+                s.add(Event(actor=actor, action="case_created", case_id=case.id, message_id=msg.id,
+                            detail={"category": case.category, "route": case.route,
+                                    "related_case": related.number if related else None}))
+                self._add_replies(s, case, msg, replies or [])
+                s.commit()
+                return IntakeResult(message_id, False, case.number, case.id)
+
+        return self._retrying(tx)
+
+    def _add_replies(self, s: Session, case: Case, msg: InboundRecord, replies: list[dict]) -> None:
+        for r in replies:
+            s.add(OutboundRecord(case_id=case.id, kanaal=msg.kanaal, to=r["to"], subject=r["subject"].replace(
+                "{case}", case.number), body=r["body"].replace("{case}", case.number), message_id=r["message_id"],
+                in_reply_to=r.get("in_reply_to"), references=r.get("references", []), kind=r.get("kind", "ack"),
+                status=r.get("status", "pending")))
+            s.add(Event(actor="system", action="reply_queued", case_id=case.id,
+                        detail={"kind": r.get("kind", "ack"), "status": r.get("status", "pending")}))
+
+    def mark_failed(self, message_id: int, reason: str) -> None:
+        def tx():
+            with self.session() as s:
+                msg = s.get(InboundRecord, message_id)
+                msg.status = "failed"
+                s.add(msg)
+                s.add(Event(actor="system", action="triage_failed", message_id=message_id, detail={"reason": reason[:200]}))
+                s.commit()
+        self._retrying(tx)
+
+    def pending_messages(self) -> list[int]:
+        """Stored messages that were not triaged yet (e.g. after a crash)."""
+        with self.session() as s:
+            return list(s.exec(select(InboundRecord.id).where(InboundRecord.status == "received")).all())
+
+    def replies_sent_since(self, to: str, since: datetime) -> int:
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(OutboundRecord).where(
+                OutboundRecord.to == to, OutboundRecord.created_at >= since,
+                OutboundRecord.status.in_(("pending", "sent")))).one()
+
+    # --------------------------------------------------------------- outbox
+    def outbox(self, limit: int = 50) -> list[OutboundRecord]:
+        with self.session() as s:
+            return list(s.exec(select(OutboundRecord).where(OutboundRecord.status == "pending")
+                               .order_by(OutboundRecord.kind != "crisis", OutboundRecord.id).limit(limit)).all())
+
+    def mark_sent(self, outbound_id: int, ok: bool, error: str | None = None) -> None:
+        def tx():
+            with self.session() as s:
+                o = s.get(OutboundRecord, outbound_id)
+                o.attempts += 1
+                if ok:
+                    o.status, o.sent_at = "sent", utcnow()
+                else:
+                    o.last_error = (error or "")[:500]
+                    if o.attempts >= 8:
+                        o.status = "failed"
+                s.add(o)
+                s.add(Event(actor="system", action="reply_sent" if ok else "reply_failed", case_id=o.case_id,
+                            detail={"attempt": o.attempts}))
+                s.commit()
+        self._retrying(tx)
+
+    # ------------------------------------------------------------ read side
+    def list_messages(self) -> list[dict]:
+        with self.session() as s:
+            rows = s.exec(select(InboundRecord, Case.number).join(Case, InboundRecord.case_id == Case.id, isouter=True)
+                          .order_by(InboundRecord.id)).all()
+            return [{"id": m.id, "kanaal": m.kanaal, "channel_message_id": m.channel_message_id,
+                     "received_at": m.received_at.isoformat(), "status": m.status, "auto_reply": m.auto_reply,
+                     "case_number": number} for m, number in rows]
+
+    def list_cases(self) -> list[dict]:
+        with self.session() as s:
+            return [self._case_summary(c) for c in s.exec(select(Case).order_by(Case.id)).all()]
+
+    @staticmethod
+    def _case_summary(c: Case) -> dict:
+        return {"number": c.number, "created_at": c.created_at.isoformat(), "kanaal": c.kanaal, "category": c.category,
+                "domains": c.domains, "route": c.route, "priority": c.priority, "destination": c.destination,
+                "status": c.status, "wijk": c.wijk, "related_case_id": c.related_case_id}
+
+    def show_case(self, number: str, actor: str) -> dict | None:
+        """A case with its startformulier and messages. Viewing is an audit event."""
+        with self.session() as s:
+            c = s.exec(select(Case).where(Case.number == number)).first()
+            if c is None:
+                return None
+            form = s.exec(select(Startformulier).where(Startformulier.case_id == c.id)).first()
+            msgs = s.exec(select(InboundRecord).where(InboundRecord.case_id == c.id).order_by(InboundRecord.id)).all()
+            outs = s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id).order_by(OutboundRecord.id)).all()
+            s.add(Event(actor=actor, action="case_viewed", case_id=c.id, detail={}))
+            s.commit()
+            return {**self._case_summary(c), "reasons": c.reasons, "answer_id": c.answer_id,
+                    "startformulier": {"fields": form.fields, "consent": form.consent, "hulpvraag": form.hulpvraag,
+                                       "evidence": form.evidence} if form else None,
+                    "messages": [{"id": m.id, "received_at": m.received_at.isoformat(), "afzender": m.afzender,
+                                  "onderwerp": m.onderwerp, "inhoud": m.inhoud} for m in msgs],
+                    "replies": [{"to": o.to, "subject": o.subject, "kind": o.kind, "status": o.status} for o in outs]}
+
+    # ------------------------------------------------------------ retention
+    def run_retention(self, older_than_days: int, mode: str = "anonymise", actor: str = "retention") -> int:
+        """Anonymise (or delete) cases closed longer ago than the period.
+        Returns the number of cases handled."""
+        cutoff = utcnow() - timedelta(days=older_than_days)
+
+        def tx():
+            with self.session() as s:
+                cases = s.exec(select(Case).where(Case.status == "closed", Case.closed_at != None,  # noqa: E711
+                                                  Case.closed_at < cutoff, Case.anonymised_at == None)).all()  # noqa: E711
+                for c in cases:
+                    msgs = s.exec(select(InboundRecord).where(InboundRecord.case_id == c.id)).all()
+                    n_att = 0
+                    for m in msgs:
+                        atts = s.exec(select(AttachmentRecord).where(AttachmentRecord.message_id == m.id)).all()
+                        n_att += len(atts)
+                        for a in atts:
+                            s.delete(a)
+                        m.raw, m.inhoud, m.onderwerp, m.afzender, m.afzender_naam = None, "", "", None, None
+                        m.triage, m.references, m.in_reply_to = None, [], None
+                        s.add(m)
+                    form = s.exec(select(Startformulier).where(Startformulier.case_id == c.id)).first()
+                    if form:
+                        form.fields, form.evidence, form.hulpvraag = {}, {}, ""
+                        s.add(form)
+                    for o in s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all():
+                        o.to, o.body, o.subject = "", "", ""
+                        s.add(o)
+                    for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
+                        corr.old = corr.new = None
+                        s.add(corr)
+                    c.afzender, c.reasons, c.anonymised_at = None, [], utcnow()
+                    s.add(c)
+                    s.add(DeletionLog(case_number=c.number, closed_at=c.closed_at, action="anonymised",
+                                      messages=len(msgs), attachments=n_att))
+                    s.add(Event(actor=actor, action="case_anonymised", case_id=c.id, detail={}))
+                s.commit()
+                return len(cases)
+
+        return self._retrying(tx)
+
+    def close_case(self, number: str, actor: str, when: datetime | None = None) -> None:
+        def tx():
+            with self.session() as s:
+                c = s.exec(select(Case).where(Case.number == number)).one()
+                c.status, c.closed_at = "closed", when or utcnow()
+                s.add(c)
+                s.add(Event(actor=actor, action="case_closed", case_id=c.id, detail={}))
+                s.commit()
+        self._retrying(tx)
+
+    # ------------------------------------------------------------------ IMAP
+    def imap_state(self, account: str, folder: str) -> ImapState:
+        with self.session() as s:
+            st = s.exec(select(ImapState).where(ImapState.account == account, ImapState.folder == folder)).first()
+            if st is None:
+                st = ImapState(account=account, folder=folder)
+                s.add(st)
+                s.commit()
+            return st
+
+    def save_imap_state(self, account: str, folder: str, uidvalidity: int, last_uid: int) -> None:
+        def tx():
+            with self.session() as s:
+                st = s.exec(select(ImapState).where(ImapState.account == account, ImapState.folder == folder)).one()
+                st.uidvalidity, st.last_uid = uidvalidity, last_uid
+                s.add(st)
+                s.commit()
+        self._retrying(tx)
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except OperationalError:
+            return False
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2, default=str)
