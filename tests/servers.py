@@ -30,8 +30,10 @@ removed at exit. pytest's ``tmp_path`` (under ``/tmp/pytest-of-root``, mode
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import glob
+import grp
 import imaplib
 import os
 import pwd
@@ -44,7 +46,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import atexit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -55,6 +56,9 @@ PG_USER = "triage"
 PG_DATABASE = "triage"
 PG_SUPERUSER = "postgres"
 START_TIMEOUT = 30.0
+# A clean Dovecot shutdown takes ~1.1 s (the master waits for its log
+# process); anything longer is a child stuck on a dead peer: SIGKILL then.
+DOVECOT_STOP_GRACE = 3.0
 
 
 class ServerUnavailable(RuntimeError):
@@ -157,7 +161,7 @@ def _chown_tree(path: Path, user: _User) -> None:
 _background_stops: list[threading.Thread] = []
 
 
-def _stop_in_background(proc: subprocess.Popen, root: Path) -> None:
+def _stop_in_background(proc: subprocess.Popen, root: Path, grace: float) -> None:
     """SIGTERM now (the port closes at once); wait, kill and clean up in a thread.
 
     Dovecot's master lingers ~1 s after SIGTERM waiting for its log process;
@@ -168,7 +172,7 @@ def _stop_in_background(proc: subprocess.Popen, root: Path) -> None:
         proc.send_signal(signal.SIGTERM)
 
     def finish() -> None:
-        _stop_process(proc)
+        _stop_process(proc, grace)
         shutil.rmtree(root, ignore_errors=True)
 
     t = threading.Thread(target=finish, name=f"stop-{proc.pid}", daemon=True)
@@ -234,12 +238,14 @@ def find_dovecot() -> str:
 def _dovecot_config(root: Path, port: int, mail_user: _User, internal: str, login: str) -> str:
     run_dir = root / "run"
     group = ""
+    chroots = ""
     if _is_root():
         # The processes that read the passwd-file / write mail.
         ids = f"mail_uid = {mail_user.uid}\nmail_gid = {mail_user.gid}\n"
-    else:
+    else:  # an unprivileged Dovecot cannot chroot
         ids = ""
-        group = f"default_internal_group = {pwd.getpwnam(internal).pw_gid}\n"
+        chroots = "service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n"
+        group = f"default_internal_group = {grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name}\n"
     return f"""# Written by tests/servers.py: throw-away Dovecot for one test.
 protocols = imap
 listen = 127.0.0.1
@@ -253,7 +259,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
 default_login_user = {login}
-{group}{ids}first_valid_uid = {min(mail_user.uid, 500) if mail_user.uid else 1}
+{group}{ids}first_valid_uid = {max(1, min(mail_user.uid, 500))}
 first_valid_gid = 1
 mail_location = maildir:~/Maildir
 mail_fsync = never
@@ -262,6 +268,9 @@ imap_idle_notify_interval = 10 secs
 auth_failure_delay = 0
 login_trusted_networks = 127.0.0.0/8
 shutdown_clients = yes
+# No stats-writer connections: a login process that is still handshaking with
+# the (already stopped) stats process at shutdown would wait 5 s for it.
+stats_writer_socket_path =
 
 passdb {{
   driver = passwd-file
@@ -273,6 +282,11 @@ userdb {{
 }}
 
 service imap-login {{
+  # One long-lived login process (started with the server) instead of one per
+  # connection: a login process forked while the server shuts down would
+  # block 5 s on its handshake with the already stopped anvil.
+  service_count = 0
+  process_min_avail = 1
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
@@ -281,13 +295,13 @@ service imap-login {{
     port = 0
   }}
 }}
-"""
+{chroots}"""
 
 
 def _imap_login_works(host: str, port: int, user: str, password: str) -> bool:
     try:
         imap = imaplib.IMAP4(host, port, timeout=3)
-    except OSError:
+    except (OSError, imaplib.IMAP4.error):
         return False
     try:
         imap.login(user, password)
@@ -339,6 +353,7 @@ def dovecot(tmpdir=None, *, user: str = IMAP_USER, password: str | None = None,
             config = root / "dovecot.conf"
             config.write_text(_dovecot_config(root, port, mail_user, internal, login))
             os.chmod(config, 0o644)
+            log_path.unlink(missing_ok=True)  # a failed attempt's "Fatal:" must not count again
             with open(root / "dovecot.stderr", "wb") as err:
                 proc = subprocess.Popen(
                     [exe, "-F", "-c", str(config)],
@@ -358,10 +373,10 @@ def dovecot(tmpdir=None, *, user: str = IMAP_USER, password: str | None = None,
         yield info
     finally:
         if proc is not None and not wait_on_exit:
-            _stop_in_background(proc, root)
+            _stop_in_background(proc, root, DOVECOT_STOP_GRACE)
         else:
             if proc is not None:
-                _stop_process(proc)
+                _stop_process(proc, DOVECOT_STOP_GRACE)
             shutil.rmtree(root, ignore_errors=True)
 
 
@@ -381,6 +396,9 @@ def _wait_for_dovecot(proc, port, user, password, log_path: Path, root: Path) ->
             raise ServerStartError(f"dovecot exited with {proc.returncode}:\n{log}")
         if _port_accepts("127.0.0.1", port) and _imap_login_works("127.0.0.1", port, user, password):
             return
+        log = _tail(log_path)
+        if "Fatal:" in log:
+            raise ServerStartError(f"dovecot failed to start:\n{log}")
         time.sleep(0.05)
     raise ServerStartError(f"dovecot did not accept an IMAP LOGIN within {START_TIMEOUT}s:\n{_tail(log_path)}")
 
