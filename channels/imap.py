@@ -124,8 +124,8 @@ class ImapPoller:
                 self._close()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)
-            except Exception:
-                log.exception("IMAP round failed; reconnecting in %.0f s", backoff)
+            except Exception as exc:  # no traceback: it could hold message data
+                log.error("IMAP round failed (%s); reconnecting in %.0f s", type(exc).__name__, backoff)
                 self._close()
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 60.0)

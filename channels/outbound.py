@@ -41,9 +41,12 @@ def build_message(o: OutboundRecord, sender: str, sender_name: str) -> EmailMess
 
 class OutboundSender:
     def __init__(self, store: Store, relay: str, sender: str, sender_name: str = "Sociaal Wijkteam",
-                 interval: float = 2.0):
-        host, _, port = relay.rpartition(":")
-        self.host, self.port = host or relay, int(port or 25)
+                 interval: float = 2.0, user: str | None = None, password: str | None = None, starttls: bool = False):
+        host, sep, port = relay.rpartition(":")
+        if not sep:
+            host, port = relay, "25"
+        self.host, self.port = host, int(port)
+        self.user, self.password, self.starttls = user, password, starttls
         self.store, self.sender, self.sender_name = store, sender, sender_name
         self.interval = interval
         self._stop = threading.Event()
@@ -57,6 +60,10 @@ class OutboundSender:
         sent = 0
         try:
             with smtplib.SMTP(self.host, self.port, timeout=30) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.user:
+                    smtp.login(self.user, self.password or "")
                 for o in pending:
                     try:
                         smtp.send_message(build_message(o, self.sender, self.sender_name))
@@ -64,7 +71,7 @@ class OutboundSender:
                         sent += 1
                     except smtplib.SMTPException as exc:
                         self.store.mark_sent(o.id, False, type(exc).__name__)
-        except OSError as exc:
+        except (OSError, smtplib.SMTPException) as exc:
             log.warning("relay %s:%s unreachable (%s); outbox kept", self.host, self.port, type(exc).__name__)
         return sent
 
@@ -74,8 +81,8 @@ class OutboundSender:
             try:
                 self.send_pending()
                 delay = self.interval
-            except Exception:
-                log.exception("outbound round failed")
+            except Exception as exc:  # no traceback: it could hold addresses
+                log.error("outbound round failed (%s)", type(exc).__name__)
                 delay = min(delay * 2, 60)
             self._stop.wait(delay)
 

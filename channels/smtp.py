@@ -43,18 +43,24 @@ class IntakeHandler:
             raw = raw.encode("utf-8", "surrogateescape")
         mail_from = envelope.mail_from
 
-        def work():
-            msg = parse_email(raw, envelope_from=mail_from)
-            return self.intake.receive_email(msg, source="smtp")
+        def store():
+            msg = parse_email(raw, envelope_from=mail_from)  # never raises
+            return self.intake.store_email(msg, source="smtp")
 
         loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(self.executor, work)
+            rec, duplicate = await loop.run_in_executor(self.executor, store)
         except StoreUnavailable:
             log.error("store unavailable: message refused with 451, the sender will retry")
             return "451 4.3.0 Tijdelijk probleem, probeer het later opnieuw (temporary failure, try again later)"
-        except Exception:  # stored but not triaged: resume() picks it up; the mail is safe
-            log.exception("message stored, triage deferred")
+        except Exception as exc:  # not stored: the sender must keep the mail and retry
+            log.error("message could not be stored (%s): refused with 451", type(exc).__name__)
+            return "451 4.3.0 Tijdelijk probleem, probeer het later opnieuw (temporary failure, try again later)"
+        # committed: from here on the mail is safe and the answer is 250
+        try:
+            result = await loop.run_in_executor(self.executor, self.intake.after_store, rec, duplicate)
+        except Exception as exc:  # stored but not triaged: resume() picks it up
+            log.error("message %s stored, triage deferred (%s)", rec.id, type(exc).__name__)
             return "250 2.0.0 Bericht ontvangen (message accepted)"
         ref = f" {result.case_number}" if result.case_number else ""
         return f"250 2.0.0 Bericht ontvangen{ref} (message accepted)"

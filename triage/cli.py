@@ -4,7 +4,13 @@
     triage classify --jsonl FILE|-       the JSON-lines contract (docs/architecture.md)
     triage train                         rebuild models/ from training_data/
     triage evaluate [--data FILE]        metrics, and models/MODEL_CARD.md
-    triage serve                         the HTTP API (and console) on 127.0.0.1:8000
+    triage serve                         store, SMTP in (127.0.0.1:8025), IMAP/outbound when
+                                         configured, HTTP API on 127.0.0.1:8000
+    triage messages list --json          every stored inbound message with its case number
+    triage cases list --json             every case
+    triage cases show NUMBER             one case (an audit event)
+    triage retention run                 anonymise/delete closed cases past the retention period
+    triage settings                      every setting (TRIAGE_*) with default and meaning
 """
 
 from __future__ import annotations
@@ -197,10 +203,115 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _settings_from(args):
+    overrides = {}
+    for name in ("db_url", "smtp_host", "smtp_port", "http_host", "http_port", "outbound_smtp", "imap_host"):
+        v = getattr(args, name, None)
+        if v is not None:
+            overrides[name] = v
+    if getattr(args, "no_smtp", False):
+        overrides["smtp_enabled"] = False
+    return get_settings(**overrides)
+
+
+def _store(args):
+    from .store import Store, StoreUnavailable
+
+    settings = _settings_from(args)
+    store = Store(settings.database_url())
+    try:
+        store.migrate()
+    except Exception as exc:  # unreachable database: a clear message, no traceback
+        raise StoreUnavailable(f"database unavailable ({type(exc).__name__})") from exc
+    return store
+
+
 def cmd_serve(args) -> int:
     from .web.app import run
 
-    return run(host=args.host, port=args.port, model_dir=args.models)
+    settings = _settings_from(args)
+    return run(host=settings.http_host, port=settings.http_port, model_dir=args.models, settings=settings)
+
+
+def _dump(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def cmd_messages(args) -> int:
+    rows = _store(args).list_messages()
+    if args.json:
+        _dump(rows)
+    else:
+        for r in rows:
+            print(f"{r['id']:>6}  {r['kanaal']:<6} {r['status']:<9} {r['case_number'] or '-':<16} "
+                  f"{r['auto_reply'] or ''}")
+    return 0
+
+
+def cmd_cases(args) -> int:
+    store = _store(args)
+    if args.action == "list":
+        rows = store.list_cases()
+        if args.json:
+            _dump(rows)
+        else:
+            for c in rows:
+                print(f"{c['number']}  {c['category']:<12} {c['route']:<12} {c['status']:<9} {','.join(c['domains'])}")
+        return 0
+    if not args.number:
+        _err("cases show needs a case number, e.g. triage cases show SWT-2026-000123")
+        return 2
+    case = store.show_case(args.number, actor=f"cli:{_whoami()}")
+    if case is None:
+        _err(f"no case {args.number}")
+        return 1
+    if args.json:
+        _dump(case)
+    else:
+        _print_case(case)
+    return 0
+
+
+def _whoami() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _print_case(c: dict) -> None:
+    print(f"Zaak {c['number']}  ({c['status']}, aangemaakt {c['created_at'][:16].replace('T', ' ')})")
+    print(f"  categorie: {c['category']}   route: {c['route']}   prioriteit: {c['priority'] or '-'}")
+    print(f"  leefgebieden: {', '.join(c['domains']) or '-'}   wijk: {c['wijk'] or '-'}")
+    form = c.get("startformulier") or {}
+    if form:
+        print(f"  hulpvraag: {form['hulpvraag']}")
+        for k, v in (form.get("fields") or {}).items():
+            print(f"  {k}: {v}")
+        print(f"  toestemming: {form['consent']}")
+    for m in c["messages"]:
+        print(f"\n--- bericht {m['id']} ({m['received_at'][:16]}) {m['onderwerp']}\n{m['inhoud']}")
+    for r in c["replies"]:
+        print(f"\n--- antwoord ({r['kind']}, {r['status']}): {r['subject']}")
+
+
+def cmd_retention(args) -> int:
+    settings = _settings_from(args)
+    store = _store(args)
+    days = args.days if args.days is not None else settings.retention_days
+    mode = args.mode or settings.retention_mode
+    n = store.run_retention(days, mode, actor=f"cli:{_whoami()}")
+    print(f"{n} closed cases older than {days} days {'deleted' if mode == 'delete' else 'anonymised'}")
+    return 0
+
+
+def cmd_settings(args) -> int:
+    from .config import settings_markdown
+
+    print(settings_markdown())
+    return 0
 
 
 # ------------------------------------------------------------------ main
@@ -226,20 +337,60 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-card", action="store_true", help="do not write the model card")
     e.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("serve", help="run the HTTP API and console")
-    s.add_argument("--host", default=None)
-    s.add_argument("--port", type=int, default=None)
+    def db_option(parser):
+        parser.add_argument("--db-url", dest="db_url", help="database URL (default TRIAGE_DB_URL or triage-data/triage.db)")
+
+    s = sub.add_parser("serve", help="run the store, mail channels and the HTTP API")
+    db_option(s)
+    s.add_argument("--host", dest="http_host", default=None, help="HTTP address (default 127.0.0.1)")
+    s.add_argument("--port", "--http-port", dest="http_port", type=int, default=None, help="HTTP port (default 8000)")
+    s.add_argument("--smtp-host", dest="smtp_host", default=None, help="SMTP address (default 127.0.0.1)")
+    s.add_argument("--smtp-port", dest="smtp_port", type=int, default=None, help="SMTP port (default 8025)")
+    s.add_argument("--no-smtp", action="store_true", help="do not receive mail over SMTP")
+    s.add_argument("--outbound-smtp", dest="outbound_smtp", default=None, help="relay for replies, host:port")
+    s.add_argument("--imap-host", dest="imap_host", default=None, help="IMAP server (user and password from TRIAGE_IMAP_*)")
     s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("messages", help="stored inbound messages")
+    m.add_argument("action", choices=["list"])
+    m.add_argument("--json", action="store_true")
+    db_option(m)
+    m.set_defaults(func=cmd_messages)
+
+    cs = sub.add_parser("cases", help="cases: list, or show one")
+    cs.add_argument("action", choices=["list", "show"])
+    cs.add_argument("number", nargs="?", help="case number for show, e.g. SWT-2026-000123")
+    cs.add_argument("--json", action="store_true")
+    db_option(cs)
+    cs.set_defaults(func=cmd_cases)
+
+    r = sub.add_parser("retention", help="anonymise or delete closed cases past the retention period")
+    r.add_argument("action", choices=["run"])
+    r.add_argument("--days", type=int, default=None, help="override TRIAGE_RETENTION_DAYS")
+    r.add_argument("--mode", choices=["anonymise", "delete"], default=None, help="override TRIAGE_RETENTION_MODE")
+    db_option(r)
+    r.set_defaults(func=cmd_retention)
+
+    st = sub.add_parser("settings", help="every setting with its default and meaning (Markdown)")
+    st.set_defaults(func=cmd_settings)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # aiosmtpd logs every SMTP command (addresses) at INFO; Alembic is chatty
+    for noisy in ("mail.log", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    from .store import StoreUnavailable
+
     try:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except StoreUnavailable as exc:
+        _err(f"{exc}; check TRIAGE_DB_URL and that the database server runs")
+        return 3
 
 
 if __name__ == "__main__":

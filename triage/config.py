@@ -32,6 +32,65 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, description="Port of the console and API.")
     max_text_chars: int = Field(100_000, description="Longer texts are cut to this many characters before triage.")
 
+    # --- store
+    data_dir: Path = Field(Path("triage-data"), description="Folder for the default SQLite database (relative to the working directory).")
+    db_url: str = Field("", description="Database URL (SQLAlchemy form). Empty: the SQLite file <data_dir>/triage.db (WAL). "
+                        "PostgreSQL: postgresql+psycopg://user:password@host:5432/dbname.")
+
+    # --- SMTP in
+    smtp_enabled: bool = Field(True, description="Receive mail over SMTP.")
+    smtp_host: str = Field("127.0.0.1", description="Address the SMTP receiver listens on.")
+    smtp_port: int = Field(8025, description="Port of the SMTP receiver.")
+    smtp_max_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted mail in bytes; larger mail gets SMTP 552.")
+
+    # --- outbound mail
+    outbound_smtp: str = Field("", description="SMTP relay for replies as host:port. Empty: replies wait in the outbox and are not sent.")
+    outbound_from: str = Field("", description="Sender address of replies. Empty: the wijkteam address from the municipality file.")
+    outbound_from_name: str = Field("Sociaal Wijkteam", description="Display name of the sender of replies.")
+    outbound_user: str = Field("", description="User name for the relay (empty: no login).")
+    outbound_password: str = Field("", description="Password for the relay.")
+    outbound_starttls: bool = Field(False, description="Use STARTTLS with the relay.")
+    reply_rate_limit_per_hour: int = Field(3, description="Most non-crisis replies per sender address per hour; crisis replies always go.")
+
+    # --- IMAP mailbox
+    imap_host: str = Field("", description="IMAP server of the wijkteam mailbox. Empty: no IMAP polling.")
+    imap_port: int = Field(993, description="IMAP port.")
+    imap_ssl: bool = Field(True, description="Connect with TLS (IMAPS).")
+    imap_user: str = Field("", description="IMAP user name.")
+    imap_password: str = Field("", description="IMAP password.")
+    imap_folder: str = Field("INBOX", description="Folder to read new mail from.")
+    imap_processed_folder: str = Field("", description="Move processed mail to this folder. Empty: flag it as seen and leave it.")
+    imap_poll_seconds: float = Field(60.0, description="Polling interval when the server has no IDLE.")
+
+    # --- retention
+    retention_days: int = Field(730, description="Closed cases older than this many days are anonymised or deleted.")
+    retention_mode: str = Field("anonymise", pattern="^(anonymise|delete)$", description="anonymise (keep counts, drop personal data) or delete.")
+    retention_hour: int = Field(3, ge=0, le=23, description="Hour of the day (local time) of the daily retention run inside triage serve.")
+
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'triage.db').resolve()}"
+
+    def reply_sender(self, municipality: "Municipality") -> str:
+        return self.outbound_from or municipality.wijkteam_email
+
+
+def settings_markdown() -> str:
+    """Every setting with its environment variable, default and meaning
+    (docs/operations.md embeds this table)."""
+    rows = ["| environment variable | default | meaning |", "| --- | --- | --- |"]
+    for name, f in Settings.model_fields.items():
+        default = f.default
+        if isinstance(default, Path):
+            default = str(default.relative_to(REPO_DIR)) if default.is_absolute() and default.is_relative_to(REPO_DIR) else str(default)
+        shown = "(empty)" if default == "" else f"`{default}`"
+        if name in ("imap_password", "outbound_password"):
+            shown = "(empty)"
+        rows.append(f"| `TRIAGE_{name.upper()}` | {shown} | {f.description or ''} |")
+    return "\n".join(rows)
+
 
 def get_settings(**overrides) -> Settings:
     return Settings(**overrides)

@@ -107,18 +107,28 @@ class Intake:
     def receive_email(self, msg, *, source: str = "smtp", fallback_key: str | None = None) -> IntakeResult:
         """Store a parsed mail (channels.mime.InboundMessage) and triage it.
         Idempotent on the Message-ID (or ``fallback_key``, or a content hash)."""
+        rec, duplicate = self.store_email(msg, source=source, fallback_key=fallback_key)
+        return self.after_store(rec, duplicate)
+
+    def store_email(self, msg, *, source: str = "smtp", fallback_key: str | None = None) -> tuple[InboundRecord, bool]:
+        """Only the durable part: returns (record, duplicate) once committed.
+        Raises when the message could not be stored (the sender must retry)."""
         key = msg.channel_message_id
         if key.startswith("sha256:") and fallback_key:
             key = fallback_key
-        rec, duplicate = self.store.save_inbound(
+        return self.store.save_inbound(
             kanaal="email", channel_message_id=msg.channel_message_id, idempotency_key=key,
             afzender=msg.sender, afzender_naam=msg.sender_name, onderwerp=msg.subject, inhoud=msg.text, raw=msg.raw,
             in_reply_to=msg.in_reply_to, references=msg.references, auto_reply=msg.auto_reply, problems=msg.problems,
             attachments=msg.attachments, actor=source)
+
+    def after_store(self, rec: InboundRecord, duplicate: bool) -> IntakeResult:
+        """Triage a stored message (unless it was handled before or is an
+        automatic message)."""
         if duplicate:
             log.info("duplicate message %s ignored", rec.id)
             if rec.status != "received":
-                return IntakeResult(rec.id, True, None, rec.case_id)
+                return IntakeResult(rec.id, True, self.store.case_number(rec.case_id), rec.case_id)
         if rec.auto_reply:
             log.info("message %s is automatic (%s): stored, not answered", rec.id, rec.auto_reply)
             return IntakeResult(rec.id, duplicate)
@@ -128,7 +138,7 @@ class Intake:
         try:
             result = self.triage.classify(rec.inhoud or "", channel=rec.kanaal, subject=rec.onderwerp, id=str(rec.id))
         except Exception as exc:  # keep the message; it is retried by resume()
-            log.exception("triage failed for message %s", rec.id)
+            log.error("triage failed for message %s (%s)", rec.id, type(exc).__name__)
             self.store.mark_failed(rec.id, type(exc).__name__)
             raise
         allow = True

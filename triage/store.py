@@ -39,7 +39,12 @@ __all__ = [
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    """Now, timezone-aware in UTC (the store keeps UTC)."""
+    return datetime.now(timezone.utc)
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 class StoreUnavailable(RuntimeError):
@@ -208,7 +213,9 @@ class Store:
         self.url = url
         self.retries = retries
         self.retry_delay = retry_delay
-        kwargs: dict = {"pool_pre_ping": True}
+        # hide_parameters: errors and logs never show the values of a
+        # statement (message text, addresses)
+        kwargs: dict = {"pool_pre_ping": True, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine = create_engine(url, **kwargs)
@@ -273,14 +280,15 @@ class Store:
                                     references=list(references or []), auto_reply=auto_reply,
                                     problems=list(problems or []),
                                     status="ignored" if auto_reply else "received")
-                s.add(rec)
-                s.flush()
-                for a in attachments or []:
-                    s.add(AttachmentRecord(message_id=rec.id, filename=a.filename, content_type=a.content_type,
-                                           size=a.size, data=a.data))
-                s.add(Event(actor=actor, action="message_received", message_id=rec.id,
-                            detail={"kanaal": kanaal, "auto_reply": auto_reply, "attachments": len(attachments or [])}))
                 try:
+                    s.add(rec)
+                    s.flush()
+                    for a in attachments or []:
+                        s.add(AttachmentRecord(message_id=rec.id, filename=a.filename, content_type=a.content_type,
+                                               size=a.size, data=a.data))
+                    s.add(Event(actor=actor, action="message_received", message_id=rec.id,
+                                detail={"kanaal": kanaal, "auto_reply": auto_reply,
+                                        "attachments": len(attachments or [])}))
                     s.commit()
                 except IntegrityError:  # a concurrent redelivery won the race
                     s.rollback()
@@ -395,6 +403,13 @@ class Store:
                 s.commit()
         self._retrying(tx)
 
+    def case_number(self, case_id: int | None) -> str | None:
+        if case_id is None:
+            return None
+        with self.session() as s:
+            c = s.get(Case, case_id)
+            return c.number if c else None
+
     def pending_messages(self) -> list[int]:
         """Stored messages that were not triaged yet (e.g. after a crash)."""
         with self.session() as s:
@@ -469,7 +484,10 @@ class Store:
     # ------------------------------------------------------------ retention
     def run_retention(self, older_than_days: int, mode: str = "anonymise", actor: str = "retention") -> int:
         """Anonymise (or delete) cases closed longer ago than the period.
-        Returns the number of cases handled."""
+        Returns the number of cases handled. The deletion log keeps the case
+        number, the closing date and counts: no personal data."""
+        if mode not in ("anonymise", "delete"):
+            raise ValueError("mode must be 'anonymise' or 'delete'")
         cutoff = utcnow() - timedelta(days=older_than_days)
 
         def tx():
@@ -497,6 +515,28 @@ class Store:
                     for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
                         corr.old = corr.new = None
                         s.add(corr)
+                    if mode == "delete":
+                        for o in s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all():
+                            s.delete(o)
+                        for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
+                            s.delete(corr)
+                        if form:
+                            s.delete(form)
+                        for ev in s.exec(select(Event).where(Event.case_id == c.id)).all():
+                            s.delete(ev)
+                        for m in msgs:
+                            for ev in s.exec(select(Event).where(Event.message_id == m.id)).all():
+                                s.delete(ev)
+                            s.delete(m)
+                        for other in s.exec(select(Case).where(Case.related_case_id == c.id)).all():
+                            other.related_case_id = None
+                            s.add(other)
+                        s.flush()
+                        s.delete(c)
+                        s.add(DeletionLog(case_number=c.number, closed_at=c.closed_at, action="deleted",
+                                          messages=len(msgs), attachments=n_att))
+                        s.add(Event(actor=actor, action="case_deleted", detail={"case_number": c.number}))
+                        continue
                     c.afzender, c.reasons, c.anonymised_at = None, [], utcnow()
                     s.add(c)
                     s.add(DeletionLog(case_number=c.number, closed_at=c.closed_at, action="anonymised",
@@ -511,7 +551,7 @@ class Store:
         def tx():
             with self.session() as s:
                 c = s.exec(select(Case).where(Case.number == number)).one()
-                c.status, c.closed_at = "closed", when or utcnow()
+                c.status, c.closed_at = "closed", _aware(when) if when else utcnow()
                 s.add(c)
                 s.add(Event(actor=actor, action="case_closed", case_id=c.id, detail={}))
                 s.commit()

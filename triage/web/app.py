@@ -45,10 +45,14 @@ class ClassifyResponse(BaseModel):
     evidence: dict = {}
 
 
-def create_app(model_dir: Path | str | None = None) -> FastAPI:
+def create_app(model_dir: Path | str | None = None, triage: Triage | None = None, service=None) -> FastAPI:
+    """The HTTP app. ``triage``/``service``: an already started product
+    (`triage serve`); without them the models are loaded at start-up."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.triage = Triage(model_dir)
+        app.state.triage = triage or Triage(model_dir)
+        app.state.service = service
         log.info("models loaded in %.2f s", app.state.triage.load_seconds)
         yield
 
@@ -64,7 +68,17 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
     @app.get("/api/health")
     def health(request: Request) -> dict:
         t: Triage = request.app.state.triage
-        return {"status": "ok", "model_load_seconds": round(t.load_seconds, 3)}
+        out = {"status": "ok", "model_load_seconds": round(t.load_seconds, 3)}
+        svc = request.app.state.service
+        if svc is not None and svc.store is not None:
+            db_ok = svc.store.ping()
+            out["database"] = "ok" if db_ok else "unavailable"
+            out["smtp"] = f"{svc.settings.smtp_host}:{svc.settings.smtp_port}" if svc.smtp else "off"
+            out["imap"] = "on" if svc.imap else "off"
+            out["outbound"] = "on" if svc.outbound else "off (outbox only)"
+            if not db_ok:
+                out["status"] = "degraded"
+        return out
 
     @app.post("/api/classify", response_model=ClassifyResponse)
     def classify(req: ClassifyRequest, request: Request) -> ClassifyResponse:
@@ -84,11 +98,19 @@ def create_app(model_dir: Path | str | None = None) -> FastAPI:
     return app
 
 
-def run(host: str | None = None, port: int | None = None, model_dir: str | None = None) -> int:
+def run(host: str | None = None, port: int | None = None, model_dir: str | None = None, settings=None) -> int:
+    """`triage serve`: the store, SMTP in, IMAP and outbound mail (when
+    configured), and the HTTP API, until SIGINT/SIGTERM."""
     import uvicorn
 
-    settings = get_settings()
-    app = create_app(model_dir)
-    uvicorn.run(app, host=host or settings.http_host, port=port or settings.http_port, log_level="info",
-                access_log=False)  # access logs could carry identifiers in query strings
+    from ..service import Service
+
+    settings = settings or get_settings()
+    service = Service(settings, model_dir=model_dir).start()
+    try:
+        app = create_app(triage=service.triage, service=service)
+        uvicorn.run(app, host=host or settings.http_host, port=port or settings.http_port, log_level="info",
+                    access_log=False)  # access logs could carry identifiers in query strings
+    finally:
+        service.stop()
     return 0
