@@ -73,7 +73,7 @@ class SmtpServer:
                  max_message_bytes: int = 25 * 1024 * 1024):
         self.handler = IntakeHandler(intake)
         self.controller = Controller(self.handler, hostname=host, port=port, data_size_limit=max_message_bytes,
-                                     decode_data=False, server_kwargs={"timeout": 60})
+                                     decode_data=False, timeout=60)
 
     def start(self) -> None:
         self.controller.start()
