@@ -140,7 +140,7 @@ class ImapPoller:
         client = self.client
         if client is not None:
             try:  # wake a pending IDLE
-                client.sock.shutdown(socket.SHUT_RDWR)
+                client.socket().shutdown(socket.SHUT_RDWR)
             except Exception:
                 pass
         if self._thread:
