@@ -59,7 +59,7 @@ def relay():
 @pytest.fixture
 def service(tmp_path, triage, relay):
     _, relay_port = relay
-    settings = Settings(db_url=f"sqlite:///{tmp_path / 'triage.db'}", smtp_port=free_port(),
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'triage.db'}", smtp_port=free_port(), workers=0,
                         outbound_smtp=f"127.0.0.1:{relay_port}", smtp_max_bytes=2_000_000)
     svc = Service(settings).start(triage=triage)
     svc.outbound.interval = 0.1

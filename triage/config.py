@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     smtp_enabled: bool = Field(True, description="Receive mail over SMTP.")
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP receiver listens on.")
     smtp_port: int = Field(8025, description="Port of the SMTP receiver.")
+    workers: int = Field(2, ge=0, le=16, description="Worker processes that parse and triage incoming mail (0: in the receiving process).")
     smtp_max_bytes: int = Field(25 * 1024 * 1024, description="Largest accepted mail in bytes; larger mail gets SMTP 552.")
 
     # --- outbound mail

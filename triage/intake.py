@@ -122,7 +122,7 @@ class Intake:
             in_reply_to=msg.in_reply_to, references=msg.references, auto_reply=msg.auto_reply, problems=msg.problems,
             attachments=msg.attachments, actor=source)
 
-    def after_store(self, rec: InboundRecord, duplicate: bool) -> IntakeResult:
+    def after_store(self, rec: InboundRecord, duplicate: bool, result=None) -> IntakeResult:
         """Triage a stored message (unless it was handled before or is an
         automatic message)."""
         if duplicate:
@@ -132,11 +132,15 @@ class Intake:
         if rec.auto_reply:
             log.info("message %s is automatic (%s): stored, not answered", rec.id, rec.auto_reply)
             return IntakeResult(rec.id, duplicate)
-        return self.process(rec)
+        return self.process(rec, result)
 
-    def process(self, rec: InboundRecord) -> IntakeResult:
+    def process(self, rec: InboundRecord, result=None) -> IntakeResult:
+        """Triage a stored message and record its case. ``result``: the
+        triage of the same text done elsewhere (a worker process)."""
         try:
-            result = self.triage.classify(rec.inhoud or "", channel=rec.kanaal, subject=rec.onderwerp, id=str(rec.id))
+            if result is None:
+                result = self.triage.classify(rec.inhoud or "", channel=rec.kanaal, subject=rec.onderwerp,
+                                              id=str(rec.id))
         except Exception as exc:  # keep the message; it is retried by resume()
             log.error("triage failed for message %s (%s)", rec.id, type(exc).__name__)
             self.store.mark_failed(rec.id, type(exc).__name__)

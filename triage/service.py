@@ -39,6 +39,7 @@ class Service:
         self.smtp = None
         self.imap = None
         self.outbound = None
+        self.pool = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -55,7 +56,12 @@ class Service:
         if st.smtp_enabled:
             from channels.smtp import SmtpServer
 
-            self.smtp = SmtpServer(self.intake, host=st.smtp_host, port=st.smtp_port, max_message_bytes=st.smtp_max_bytes)
+            if st.workers > 0:
+                from .workers import start_pool
+
+                self.pool = start_pool(st.workers, self.model_dir)
+            self.smtp = SmtpServer(self.intake, host=st.smtp_host, port=st.smtp_port, max_message_bytes=st.smtp_max_bytes,
+                                   pool=self.pool)
             self.smtp.start()
         if st.outbound_smtp:
             from channels.outbound import OutboundSender
@@ -87,6 +93,8 @@ class Service:
                     log.error("stopping %s failed", type(part).__name__)
         for t in self._threads:
             t.join(timeout=10)
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
         if self.store is not None:
             self.store.engine.dispose()
 

@@ -222,11 +222,20 @@ class Store:
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+                dbapi_conn.isolation_level = None  # transactions are begun below
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
                 cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
+
+            @event.listens_for(self.engine, "begin")
+            def _begin_immediate(conn):  # pragma: no cover - trivial
+                # take the write lock at the start: concurrent writers wait
+                # (busy_timeout) instead of failing on a lock upgrade, and the
+                # case-number counter cannot be read by two writers at once
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     # --------------------------------------------------------------- schema
     def migrate(self) -> None:
