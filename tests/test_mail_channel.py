@@ -19,7 +19,7 @@ SMTP_POLICY = default_policy.clone(linesep="\r\n")  # what a mail server sends: 
 import pytest
 from aiosmtpd.controller import Controller
 
-from servers import free_port
+from servers import free_port, postgres_server  # noqa: F401  (fixture)
 from triage.config import Settings
 from triage.service import Service
 
@@ -284,3 +284,45 @@ def test_cpython_mime_corpus_every_message_accepted_and_stored(service):
     assert len(stored) == len(set(stored)) == len(keys)  # each once
     assert {k for k in keys if not k.startswith("sha256:")} <= set(stored)
     assert all(m["status"] in ("triaged", "ignored") for m in msgs)
+
+
+def test_relay_down_keeps_replies_in_the_outbox_until_it_is_back(tmp_path, triage):
+    relay_port = free_port()  # nothing listens here yet
+    settings = Settings(db_url=f"sqlite:///{tmp_path / 'triage.db'}", smtp_port=free_port(), workers=0,
+                        outbound_smtp=f"127.0.0.1:{relay_port}")
+    svc = Service(settings).start(triage=triage)
+    svc.outbound.interval = 0.1
+    try:
+        assert send(svc, mail(NEED, msgid="relaydown@example.org"))[0] == 250
+        time.sleep(0.5)
+        assert [o.status for o in svc.store.outbox()] == ["pending"]
+        sink = Sink()
+        ctl = Controller(sink, hostname="127.0.0.1", port=relay_port)
+        ctl.start()
+        try:
+            svc.outbound.send_pending()
+            assert len(sink.wait(1)) == 1 and svc.store.outbox() == []
+        finally:
+            ctl.stop()
+    finally:
+        svc.stop()
+
+
+def test_database_gone_gives_451_and_the_retry_is_stored(postgres_server, triage):  # noqa: F811
+    from servers import fresh_database
+
+    settings = Settings(db_url=fresh_database(postgres_server), smtp_port=free_port(), workers=0)
+    svc = Service(settings).start(triage=triage)
+    svc.store.retries, svc.store.retry_delay = 1, 0.05
+    try:
+        raw = mail(NEED, msgid="dbgone@example.org")
+        postgres_server.stop()
+        try:
+            assert send(svc, raw)[0] == 451  # the sending server keeps the mail and retries
+        finally:
+            postgres_server.start()
+        code, text = send(svc, raw)
+        assert code == 250 and "SWT-" in text
+        assert [m["channel_message_id"] for m in svc.store.list_messages()] == ["dbgone@example.org"]
+    finally:
+        svc.stop()
