@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     retention_mode: str = Field("anonymise", pattern="^(anonymise|delete)$", description="anonymise (keep counts, drop personal data) or delete.")
     retention_hour: int = Field(3, ge=0, le=23, description="Hour of the day (local time) of the daily retention run inside triage serve.")
 
+    # --- chat (web chat and Telegram)
+    chat_enabled: bool = Field(True, description="Offer the web chat: WebSocket /chat/ws, widget /chat/widget.js, demo page /chat.")
+    chat_max_chars: int = Field(4000, ge=100, description="Longest chat message that is read; longer ones get a clear refusal.")
+    chat_rate_limit: int = Field(20, ge=1, description="Most messages per chat in chat_rate_window seconds; more get one reply to wait (a crisis always gets the numbers).")
+    chat_rate_window: float = Field(60.0, gt=0, description="Window of the chat rate limit in seconds.")
+    telegram_token: str = Field("", description="Telegram bot token (from BotFather). Empty: no Telegram bot.")
+    telegram_api_url: str = Field("", description="Bot API endpoint as python-telegram-bot's base_url, e.g. a local Bot API server "
+                                  "(http://host:8081/bot). Empty: Telegram's own.")
+    telegram_poll_seconds: float = Field(10.0, ge=1, description="Long-polling timeout of getUpdates in seconds.")
+
     def database_url(self) -> str:
         if self.db_url:
             return self.db_url
@@ -87,7 +97,7 @@ def settings_markdown() -> str:
         if isinstance(default, Path):
             default = str(default.relative_to(REPO_DIR)) if default.is_absolute() and default.is_relative_to(REPO_DIR) else str(default)
         shown = "(empty)" if default == "" else f"`{default}`"
-        if name in ("imap_password", "outbound_password"):
+        if name in ("imap_password", "outbound_password", "telegram_token"):
             shown = "(empty)"
         rows.append(f"| `TRIAGE_{name.upper()}` | {shown} | {f.description or ''} |")
     return "\n".join(rows)

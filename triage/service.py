@@ -6,6 +6,7 @@ channel, started and stopped as one.
                                 start SMTP in, IMAP (when configured), the
                                 outbound sender (when a relay is configured),
                                 a resume loop and the daily retention run
+                                and the chat service (web chat, Telegram)
     Service.stop()              stop them in reverse order
 
 Nothing here needs configuration: on embedded defaults the store is the
@@ -40,6 +41,8 @@ class Service:
         self.imap = None
         self.outbound = None
         self.pool = None
+        self.chat = None
+        self.telegram = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -50,6 +53,11 @@ class Service:
         self.store.migrate()
         self.triage = triage or Triage(self.model_dir)
         self.intake = Intake(self.store, self.triage, reply_rate_limit_per_hour=st.reply_rate_limit_per_hour)
+        if st.chat_enabled:
+            from channels.chat import ChatService
+
+            self.chat = ChatService(self.store, self.triage, max_chars=st.chat_max_chars, rate_limit=st.chat_rate_limit,
+                                    rate_window=st.chat_rate_window)
         resumed = self.intake.resume()
         if resumed:
             log.info("triaged %d stored messages left from an earlier run", resumed)
@@ -79,13 +87,24 @@ class Service:
                                    folder=st.imap_folder, processed_folder=st.imap_processed_folder or None,
                                    ssl=st.imap_ssl, poll_seconds=st.imap_poll_seconds)
             self.imap.start()
+        if st.telegram_token:
+            from channels.chat import ChatService
+            from channels.telegram import TelegramBot
+
+            chat = self.chat or ChatService(self.store, self.triage, max_chars=st.chat_max_chars,
+                                            rate_limit=st.chat_rate_limit, rate_window=st.chat_rate_window)
+            self.telegram = TelegramBot(chat, st.telegram_token, base_url=st.telegram_api_url or None,
+                                        poll_timeout=st.telegram_poll_seconds)
+            self.telegram.start()
+        else:
+            log.info("no Telegram token (TRIAGE_TELEGRAM_TOKEN): Telegram off")
         self._spawn("resume", self._resume_loop)
         self._spawn("retention", self._retention_loop)
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        for part in (self.imap, self.smtp, self.outbound):
+        for part in (self.telegram, self.imap, self.smtp, self.outbound):
             if part is not None:
                 try:
                     part.stop()

@@ -34,7 +34,7 @@ log = logging.getLogger("triage.store")
 
 __all__ = [
     "Store", "InboundRecord", "AttachmentRecord", "Case", "Startformulier", "Event", "Correction",
-    "OutboundRecord", "DeletionLog", "ImapState", "StoreUnavailable", "utcnow",
+    "OutboundRecord", "DeletionLog", "ImapState", "StoreUnavailable", "utcnow", "Conversation", "ChatTurn",
 ]
 
 
@@ -190,6 +190,26 @@ class ImapState(SQLModel, table=True):
     last_uid: int = 0
 
 
+class Conversation(SQLModel, table=True):
+    """A chat conversation (web chat session, Telegram chat). ``state`` is the
+    conversation engine's state (ConversationState.to_dict), so a
+    conversation resumes after a restart. Its messages are InboundRecords
+    with kanaal "chat" and channel_message_id "<kanaal>:<external_id>"."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (UniqueConstraint("kanaal", "external_id", name="uq_conversation_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kanaal: str = Field(max_length=20)  # webchat | telegram
+    external_id: str = Field(max_length=255)  # web session token, Telegram chat id
+    state: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    since_message_id: int | None = None  # messages from here on belong to the current question (after "opnieuw")
+    status: str = Field(default="open", max_length=20, index=True)  # open | klaar | gestopt
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class CaseCounter(SQLModel, table=True):
     __tablename__ = "case_counter"
     year: int = Field(primary_key=True)
@@ -203,6 +223,17 @@ class IntakeResult:
     duplicate: bool
     case_number: str | None = None
     case_id: int | None = None
+
+
+@dataclass
+class ChatTurn:
+    """What :meth:`Store.record_chat_turn` did: the state as saved (case
+    number filled in) and the conversation's case."""
+
+    state: object
+    case_number: str | None
+    case_id: int | None
+    created: bool = False
 
 
 CASE_RX = re.compile(r"\b(SWT-\d{4}-\d{6})\b")
@@ -274,8 +305,10 @@ class Store:
                      afzender_naam: str | None, onderwerp: str, inhoud: str, raw: bytes | None,
                      in_reply_to: str | None = None, references: list | None = None, auto_reply: str | None = None,
                      problems: list | None = None, attachments: list | None = None,
-                     actor: str = "system") -> tuple[InboundRecord, bool]:
-        """Store a message durably. Returns (record, duplicate)."""
+                     actor: str = "system", status: str | None = None) -> tuple[InboundRecord, bool]:
+        """Store a message durably. Returns (record, duplicate). ``status``:
+        "received" (default: intake triages it) or e.g. "chat" (a chat
+        message, handled by the conversation, never by intake)."""
 
         def tx():
             with self.session() as s:
@@ -288,7 +321,7 @@ class Store:
                                     onderwerp=onderwerp or "", inhoud=inhoud or "", raw=raw, in_reply_to=in_reply_to,
                                     references=list(references or []), auto_reply=auto_reply,
                                     problems=list(problems or []),
-                                    status="ignored" if auto_reply else "received")
+                                    status=status or ("ignored" if auto_reply else "received"))
                 try:
                     s.add(rec)
                     s.flush()
@@ -412,6 +445,159 @@ class Store:
                 s.commit()
         self._retrying(tx)
 
+    # ----------------------------------------------------------------- chat
+    def conversation(self, kanaal: str, external_id: str) -> Conversation | None:
+        with self.session() as s:
+            return s.exec(select(Conversation).where(Conversation.kanaal == kanaal,
+                                                     Conversation.external_id == external_id)).first()
+
+    def create_conversation(self, kanaal: str, external_id: str, state: dict) -> tuple[Conversation, bool]:
+        """Store a new conversation with its first state. Returns (row,
+        created); when it exists already (a concurrent start) the stored row."""
+
+        def tx():
+            with self.session() as s:
+                existing = s.exec(select(Conversation).where(Conversation.kanaal == kanaal,
+                                                             Conversation.external_id == external_id)).first()
+                if existing:
+                    return existing, False
+                conv = Conversation(kanaal=kanaal, external_id=external_id, state=state)
+                try:
+                    s.add(conv)
+                    s.flush()
+                    s.add(Event(actor=kanaal, action="conversation_started", detail={"kanaal": kanaal}))
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+                    return s.exec(select(Conversation).where(Conversation.kanaal == kanaal,
+                                                             Conversation.external_id == external_id)).one(), False
+                return conv, True
+
+        return self._retrying(tx)
+
+    def save_chat_message(self, conv: Conversation, text: str, key: str) -> tuple[InboundRecord, bool]:
+        """Store a resident's chat message durably (before it is handled).
+        ``key`` is unique per conversation message (Telegram update id, web
+        message number); a redelivery returns the stored row."""
+        return self.save_inbound(kanaal="chat", channel_message_id=f"{conv.kanaal}:{conv.external_id}",
+                                 idempotency_key=f"{conv.kanaal}:{conv.external_id}:{key}", afzender=None,
+                                 afzender_naam=None, onderwerp="", inhoud=text, raw=None, actor=conv.kanaal,
+                                 status="chat")
+
+    def record_chat_turn(self, conversation_id: int, message_id: int | None, state, actions: list[dict]) -> ChatTurn:
+        """Carry out the conversation engine's actions for one message in one
+        transaction: create or raise the case with its startformulier, join
+        messages to it, write the events (no personal data) and save the new
+        state. ``state``: the engine's ConversationState after the message;
+        a copy with the case number filled in is saved and returned."""
+
+        def tx():
+            st = state.copy()
+            with self.session() as s:
+                q = select(Conversation).where(Conversation.id == conversation_id)
+                if not self.url.startswith("sqlite"):
+                    q = q.with_for_update()
+                conv = s.exec(q).one()
+                msg = s.get(InboundRecord, message_id) if message_id else None
+                case = s.get(Case, conv.case_id) if conv.case_id else None
+                created = False
+                actor = conv.kanaal
+                for a in actions:
+                    kind = a["type"]
+                    if kind == "restart":
+                        case, conv.case_id = None, None
+                        conv.since_message_id = (message_id or 0) + 1
+                        s.add(Event(actor=actor, action="chat_restarted", message_id=message_id, detail={}))
+                    elif kind in ("escalate_crisis", "create_case"):
+                        if case is None:
+                            case = self._chat_case(s, conv, a)
+                            created = True
+                        else:
+                            self._update_chat_case(s, case, a, actor, message_id)
+                        conv.case_id = case.id
+                        st.set_case_number(case.number)
+                    elif kind == "add_message" and case is not None:
+                        if case.status in ("answered", "closed"):
+                            case.status, case.closed_at = "open", None
+                            s.add(case)
+                        s.add(Event(actor=actor, action="message_joined_case", case_id=case.id, message_id=message_id,
+                                    detail={"kanaal": conv.kanaal}))
+                    elif kind in ("answered", "answer_feedback", "end", "refused"):
+                        detail = {k: a[k] for k in ("answer_id", "helpful", "reason") if k in a}
+                        s.add(Event(actor=actor, action=f"chat_{kind}", case_id=case.id if case else None,
+                                    message_id=message_id, detail=detail))
+                if msg is not None:
+                    msg.status = "triaged"
+                    msg.case_id = case.id if case else None
+                    s.add(msg)
+                conv.state = st.to_dict()
+                conv.updated_at = utcnow()
+                conv.status = {"gestopt": "gestopt", "klaar": "klaar"}.get(st.step, "open")
+                s.add(conv)
+                s.commit()
+                return ChatTurn(st, case.number if case else None, case.id if case else None, created)
+
+        return self._retrying(tx)
+
+    def _chat_case(self, s: Session, conv: Conversation, a: dict) -> Case:
+        crisis = a["type"] == "escalate_crisis" or a.get("category") == "crisis"
+        case = Case(number=self._next_number(s), kanaal="chat", category="crisis" if crisis else a.get("category") or "info_advies",
+                    domains=list(a.get("domains") or []), confidence=float(a.get("confidence") or 0.0),
+                    route="crisis" if crisis else (a.get("route") or "kcc_review"),
+                    priority="spoed" if crisis else a.get("priority"),
+                    destination=(a.get("destination") or ("Bureaudienst (crisis)" if crisis else None)),
+                    answer_id=a.get("answer_id"), reasons=list(a.get("reasons") or []), wijk=a.get("wijk"),
+                    status="open")
+        s.add(case)
+        s.flush()
+        s.add(Startformulier(case_id=case.id, fields=dict(a.get("fields") or {}), consent=a.get("consent") or "onbekend",
+                             hulpvraag=a.get("hulpvraag") or ""))
+        # the conversation's messages about this question join the case
+        q = select(InboundRecord).where(InboundRecord.kanaal == "chat",
+                                        InboundRecord.channel_message_id == f"{conv.kanaal}:{conv.external_id}",
+                                        InboundRecord.case_id == None)  # noqa: E711
+        if conv.since_message_id:
+            q = q.where(InboundRecord.id >= conv.since_message_id)
+        for m in s.exec(q).all():
+            m.case_id = case.id
+            s.add(m)
+        s.add(Event(actor=conv.kanaal, action="case_created", case_id=case.id,
+                    detail={"kanaal": conv.kanaal, "category": case.category, "route": case.route,
+                            "priority": case.priority}))
+        return case
+
+    def _update_chat_case(self, s: Session, case: Case, a: dict, actor: str, message_id: int | None) -> None:
+        crisis = a["type"] == "escalate_crisis" or a.get("category") == "crisis"
+        was_crisis = case.category == "crisis"
+        for d in a.get("domains") or []:
+            if d not in case.domains:
+                case.domains = [*case.domains, d]
+        if crisis and not was_crisis:
+            case.category, case.route, case.priority = "crisis", "crisis", "spoed"
+            case.destination = a.get("destination") or "Bureaudienst (crisis)"
+            s.add(Event(actor=actor, action="case_escalated_crisis", case_id=case.id, message_id=message_id,
+                        detail={"category": "crisis", "route": "crisis", "priority": "spoed"}))
+        if case.status in ("answered", "closed"):
+            case.status, case.closed_at = "open", None
+        if a.get("wijk") and not case.wijk:
+            case.wijk = a["wijk"]
+        s.add(case)
+        form = s.exec(select(Startformulier).where(Startformulier.case_id == case.id)).first()
+        if form is None:
+            form = Startformulier(case_id=case.id)
+        form.fields = {**(form.fields or {}), **dict(a.get("fields") or {})}
+        if a.get("consent"):
+            form.consent = a["consent"]
+        if a.get("hulpvraag"):
+            form.hulpvraag = a["hulpvraag"]
+        form.updated_at = utcnow()
+        s.add(form)
+        if a["type"] == "create_case":
+            s.add(Event(actor=actor, action="startformulier_completed", case_id=case.id, message_id=message_id,
+                        detail={"consent": form.consent}))
+        elif a["type"] == "escalate_crisis" and was_crisis:
+            s.add(Event(actor=actor, action="crisis_repeated", case_id=case.id, message_id=message_id, detail={}))
+
     def case_number(self, case_id: int | None) -> str | None:
         if case_id is None:
             return None
@@ -524,6 +710,12 @@ class Store:
                     for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
                         corr.old = corr.new = None
                         s.add(corr)
+                    for conv in s.exec(select(Conversation).where(Conversation.case_id == c.id)).all():
+                        # the chat transcript holds personal data: a later message starts afresh
+                        conv.state, conv.status = {}, "gewist"
+                        if mode == "delete":
+                            conv.case_id = None
+                        s.add(conv)
                     if mode == "delete":
                         for o in s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all():
                             s.delete(o)

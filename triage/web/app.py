@@ -1,16 +1,35 @@
 """`triage serve`: the HTTP API on embedded defaults (127.0.0.1:8000).
 
 The API is described by FastAPI's OpenAPI document at /openapi.json.
+
+Web chat (when the app runs inside `triage serve`, i.e. with a Service):
+
+- ``/chat/widget.js``: the widget, one script tag for the municipality's site;
+- ``/chat``: a demo page that embeds it;
+- ``/chat/ws``: the WebSocket. The client sends ``{"type": "message", "text":
+  "..."}`` (optionally ``"id"``: the same id sent twice is handled once). The
+  server sends ``{"type": "session", "session": TOKEN, "resumed": bool}``
+  first, then, for a resumed conversation, ``{"type": "history", "messages":
+  [{"role": "inwoner"|"assistent", "text": ...}]}``, and after that the
+  replies as ``{"type": "message", "text": ...}``, each turn closed by
+  ``{"type": "done", "case": NUMBER|null}``. A new conversation opens with
+  the greeting (privacy notice). To resume after a reload or a server
+  restart, connect with ``/chat/ws?session=TOKEN``; an unknown token starts a
+  new conversation with a new token. ``?lang=en`` asks for English.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from ..config import get_settings
@@ -19,6 +38,22 @@ from ..pipeline import Message, Triage
 log = logging.getLogger("triage.web")
 
 MAX_TEXT = 1_000_000
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_RX = re.compile(r"[A-Za-z0-9_-]{16,64}")
+WS_MAX_BYTES = 256 * 1024  # a chat frame; the engine refuses long messages with a clear reply
+
+DEMO_PAGE = """<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Chat met het Sociaal Wijkteam</title></head>
+<body>
+<main>
+<h1>Chat met het Sociaal Wijkteam</h1>
+<p>Dit is een voorbeeldpagina. Op de website van de gemeente staat de chat met deze ene regel:</p>
+<pre>&lt;script src="/chat/widget.js" defer&gt;&lt;/script&gt;</pre>
+</main>
+<script src="/chat/widget.js" data-open="true" defer></script>
+</body></html>
+"""
 
 
 class ClassifyRequest(BaseModel):
@@ -53,6 +88,7 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
     async def lifespan(app: FastAPI):
         app.state.triage = triage or Triage(model_dir)
         app.state.service = service
+        app.state.chat = getattr(service, "chat", None)
         log.info("models loaded in %.2f s", app.state.triage.load_seconds)
         yield
 
@@ -76,6 +112,8 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
             out["smtp"] = f"{svc.settings.smtp_host}:{svc.settings.smtp_port}" if svc.smtp else "off"
             out["imap"] = "on" if svc.imap else "off"
             out["outbound"] = "on" if svc.outbound else "off (outbox only)"
+            out["chat"] = "on" if getattr(svc, "chat", None) else "off"
+            out["telegram"] = "on" if getattr(svc, "telegram", None) else "off"
             if not db_ok:
                 out["status"] = "degraded"
         return out
@@ -95,7 +133,71 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
         return ClassifyResponse(**data, priority=res.priority, destination=res.destination, wijk=res.wijk,
                                 answer_text=answer_text, evidence=res.evidence)
 
+    @app.get("/chat/widget.js", include_in_schema=False)
+    def chat_widget() -> FileResponse:
+        return FileResponse(STATIC_DIR / "chat.js", media_type="text/javascript; charset=utf-8",
+                            headers={"Cache-Control": "no-cache"})
+
+    @app.get("/chat", response_class=HTMLResponse, include_in_schema=False)
+    def chat_page() -> str:
+        return DEMO_PAGE
+
+    @app.websocket("/chat/ws")
+    async def chat_ws(ws: WebSocket) -> None:
+        chat = ws.app.state.chat
+        if chat is None:
+            await ws.close(code=1013, reason="chat is niet beschikbaar")
+            return
+        await ws.accept()
+        try:
+            await _chat_session(ws, chat)
+        except WebSocketDisconnect:
+            return
+
     return app
+
+
+async def _chat_session(ws: WebSocket, chat) -> None:
+    asked = ws.query_params.get("session") or ""
+    lang = ws.query_params.get("lang")
+    opened = None
+    if SESSION_RX.fullmatch(asked):
+        opened = await run_in_threadpool(chat.resume, "webchat", asked)
+    sid = asked if opened is not None else secrets.token_urlsafe(24)
+    if opened is None:
+        opened = await run_in_threadpool(chat.open, "webchat", sid, lang)
+    await ws.send_json({"type": "session", "session": sid, "resumed": opened.resumed})
+    if opened.resumed:
+        await ws.send_json({"type": "history", "messages": [{"role": r, "text": t} for r, t in opened.history]})
+    for text in opened.replies:
+        await ws.send_json({"type": "message", "text": text})
+    await ws.send_json({"type": "done", "case": opened.case_number})
+    while True:
+        frame = await ws.receive()
+        if frame["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(frame.get("code", 1000))
+        raw = frame.get("text")
+        if raw is None:
+            raw = (frame.get("bytes") or b"").decode("utf-8", "replace")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or data.get("type") != "message" or not isinstance(data.get("text"), str):
+            await ws.send_json({"type": "error", "text": 'Stuur een bericht als {"type": "message", "text": "..."}.'})
+            await ws.send_json({"type": "done", "case": None})
+            continue
+        key = data.get("id") if isinstance(data.get("id"), str) and 0 < len(data["id"]) <= 100 else None
+        try:
+            out = await run_in_threadpool(chat.handle, "webchat", sid, data["text"], key=key)
+        except Exception as exc:  # the resident is told; crisis numbers always
+            log.error("web chat message failed (%s)", type(exc).__name__)
+            await ws.send_json({"type": "message", "text": chat.error_text()})
+            await ws.send_json({"type": "done", "case": None})
+            continue
+        for text in out.replies:
+            await ws.send_json({"type": "message", "text": text})
+        await ws.send_json({"type": "done", "case": out.case_number})
 
 
 def run(host: str | None = None, port: int | None = None, model_dir: str | None = None, settings=None) -> int:
@@ -110,7 +212,7 @@ def run(host: str | None = None, port: int | None = None, model_dir: str | None 
     try:
         app = create_app(triage=service.triage, service=service)
         uvicorn.run(app, host=host or settings.http_host, port=port or settings.http_port, log_level="info",
-                    access_log=False)  # access logs could carry identifiers in query strings
+                    access_log=False, ws_max_size=WS_MAX_BYTES)  # access logs could carry identifiers in query strings
     finally:
         service.stop()
     return 0
