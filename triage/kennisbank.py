@@ -94,7 +94,7 @@ def _answer_vectorizer() -> FeatureUnion:
 def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | None = None) -> int:
     """Train the answer model and copy the answers into the model folder,
     so the product needs only models/ at run time. Training texts: each
-    answer's title and examples, examples.jsonl (answer_id or null), and
+    answer's title, examples and answer text, examples.jsonl (answer_id or null), and
     ``none_texts`` (support needs from the training split) as "no answer".
     Returns the number of answers."""
     from sklearn.linear_model import LogisticRegression
@@ -106,7 +106,12 @@ def build_index(kennisbank_dir: Path, model_dir: Path, none_texts: list[str] | N
     for a in answers:
         if a.id == CRISIS_ANSWER_ID:
             continue  # the crisis answer comes only from the crisis decision
-        for t in (a.title, *a.examples):
+        # the answer text itself (Dutch and English, placeholders removed)
+        # teaches the words a matching question is likely to use; chosen by
+        # 5-fold cross-validation on the training examples (more right answers,
+        # fewer confident wrong ones, "no answer" recall unchanged)
+        bodies = [_PLACEHOLDER.sub(" ", x) for x in (a.answer, a.answer_en) if x.strip()]
+        for t in (a.title, *a.examples, *bodies):
             texts.append(t)
             labels.append(a.id)
     extra = kennisbank_dir / "examples.jsonl"
