@@ -12,7 +12,6 @@ from imapclient import IMAPClient
 from channels.imap import ImapPoller
 from servers import append_message, dovecot_server  # noqa: F401  (fixture)
 from triage.intake import Intake
-from triage.store import Store
 
 
 def raw_mail(i: int, body: str | None = None, msgid: bool = True) -> bytes:
@@ -24,14 +23,6 @@ def raw_mail(i: int, body: str | None = None, msgid: bool = True) -> bytes:
         m["Message-ID"] = f"<imap-{i}@example.org>"
     m.set_content(body or f"Goedendag, ik zoek hulp bij het huishouden ({i}), ik kan niet meer goed lopen.")
     return m.as_bytes()
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'triage.db'}")
-    s.migrate()
-    yield s
-    s.engine.dispose()
 
 
 def poller(info, store, triage, **kw) -> ImapPoller:

@@ -63,10 +63,15 @@ def deliver(port: int, i: int) -> bool:
         return False
 
 
-def stored_ids(env) -> list[str]:
+def stored_messages(env) -> list[dict]:
+    """`triage messages list --json`, as an operator runs it."""
     out = subprocess.run([sys.executable, "-m", "triage", "messages", "list", "--json"], env=env,
                          cwd=env["TRIAGE_DATA_DIR"], capture_output=True, check=True)
-    return [m["channel_message_id"] for m in json.loads(out.stdout)]
+    return json.loads(out.stdout)
+
+
+def stored_ids(env) -> list[str]:
+    return [m["channel_message_id"] for m in stored_messages(env)]
 
 
 def test_sigkill_during_1000_mails_loses_and_duplicates_nothing(tmp_path):
@@ -110,15 +115,11 @@ def test_sigkill_during_1000_mails_loses_and_duplicates_nothing(tmp_path):
         ids = stored_ids(env)
         assert len(ids) == N and set(ids) == {f"kill-{i}@example.org" for i in range(N)}
         # and every stored mail was triaged into a case (resume after the crash)
-        out = subprocess.run([sys.executable, "-m", "triage", "messages", "list", "--json"], env=env,
-                             cwd=env["TRIAGE_DATA_DIR"], capture_output=True, check=True)
         deadline = time.monotonic() + 90
-        rows = json.loads(out.stdout)
+        rows = stored_messages(env)
         while any(r["case_number"] is None for r in rows) and time.monotonic() < deadline:
             time.sleep(1)
-            out = subprocess.run([sys.executable, "-m", "triage", "messages", "list", "--json"], env=env,
-                                 cwd=env["TRIAGE_DATA_DIR"], capture_output=True, check=True)
-            rows = json.loads(out.stdout)
+            rows = stored_messages(env)
         assert all(r["case_number"] for r in rows)
         assert len({r["case_number"] for r in rows}) == N
     finally:

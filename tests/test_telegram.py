@@ -20,7 +20,7 @@ from channels.chat import ChatService
 from channels.telegram import ONLY_TEXT, TelegramBot
 from servers import free_port
 from triage.conversation import TEXTS
-from triage.store import Case, Store
+from triage.store import Case
 
 NL = TEXTS["nl"]
 TOKEN = "123456:TEST-token"
@@ -135,14 +135,6 @@ def api():
     fake = FakeBotApi().start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = Store(f"sqlite:///{tmp_path / 'triage.db'}")
-    s.migrate()
-    yield s
-    s.engine.dispose()
 
 
 def start_bot(store, triage, api):

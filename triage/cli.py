@@ -214,10 +214,9 @@ def _settings_from(args):
     return get_settings(**overrides)
 
 
-def _store(args):
+def _store(settings):
     from .store import Store, StoreUnavailable
 
-    settings = _settings_from(args)
     store = Store(settings.database_url())
     try:
         store.migrate()
@@ -238,7 +237,7 @@ def _dump(obj) -> None:
 
 
 def cmd_messages(args) -> int:
-    rows = _store(args).list_messages()
+    rows = _store(_settings_from(args)).list_messages()
     if args.json:
         _dump(rows)
     else:
@@ -249,7 +248,7 @@ def cmd_messages(args) -> int:
 
 
 def cmd_cases(args) -> int:
-    store = _store(args)
+    store = _store(_settings_from(args))
     if args.action == "list":
         rows = store.list_cases()
         if args.json:
@@ -299,7 +298,7 @@ def _print_case(c: dict) -> None:
 
 def cmd_retention(args) -> int:
     settings = _settings_from(args)
-    store = _store(args)
+    store = _store(settings)
     days = args.days if args.days is not None else settings.retention_days
     mode = args.mode or settings.retention_mode
     n = store.run_retention(days, mode, actor=f"cli:{_whoami()}")

@@ -13,7 +13,6 @@ answered, and make no case.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 from email.utils import make_msgid
@@ -183,7 +182,3 @@ def _summary(text: str, limit: int = 300) -> str:
         return body
     cut = body[:limit]
     return cut[: cut.rfind(" ")] + " …"
-
-
-def content_key(raw: bytes) -> str:
-    return "sha256:" + hashlib.sha256(raw).hexdigest()

@@ -701,15 +701,18 @@ class Store:
                         m.triage, m.references, m.in_reply_to = None, [], None
                         s.add(m)
                     form = s.exec(select(Startformulier).where(Startformulier.case_id == c.id)).first()
-                    if form:
-                        form.fields, form.evidence, form.hulpvraag = {}, {}, ""
-                        s.add(form)
-                    for o in s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all():
-                        o.to, o.body, o.subject = "", "", ""
-                        s.add(o)
-                    for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
-                        corr.old = corr.new = None
-                        s.add(corr)
+                    outs = s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all()
+                    corrs = s.exec(select(Correction).where(Correction.case_id == c.id)).all()
+                    if mode == "anonymise":
+                        if form:
+                            form.fields, form.evidence, form.hulpvraag = {}, {}, ""
+                            s.add(form)
+                        for o in outs:
+                            o.to, o.body, o.subject = "", "", ""
+                            s.add(o)
+                        for corr in corrs:
+                            corr.old = corr.new = None
+                            s.add(corr)
                     for conv in s.exec(select(Conversation).where(Conversation.case_id == c.id)).all():
                         # the chat transcript holds personal data: a later message starts afresh
                         conv.state, conv.status = {}, "gewist"
@@ -717,10 +720,8 @@ class Store:
                             conv.case_id = None
                         s.add(conv)
                     if mode == "delete":
-                        for o in s.exec(select(OutboundRecord).where(OutboundRecord.case_id == c.id)).all():
-                            s.delete(o)
-                        for corr in s.exec(select(Correction).where(Correction.case_id == c.id)).all():
-                            s.delete(corr)
+                        for row in (*outs, *corrs):
+                            s.delete(row)
                         if form:
                             s.delete(form)
                         for ev in s.exec(select(Event).where(Event.case_id == c.id)).all():
