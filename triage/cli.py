@@ -288,7 +288,7 @@ def _print_case(c: dict) -> None:
     if form:
         print(f"  hulpvraag: {form['hulpvraag']}")
         for k, v in (form.get("fields") or {}).items():
-            print(f"  {k}: {v}")
+            print(f"  {k}: {({True: 'ja', False: 'nee'}.get(v, v) if isinstance(v, bool) else v)}")
         print(f"  toestemming: {form['consent']}")
     for m in c["messages"]:
         print(f"\n--- bericht {m['id']} ({m['received_at'][:16]}) {m['onderwerp']}\n{m['inhoud']}")
