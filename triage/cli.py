@@ -306,6 +306,50 @@ def cmd_retention(args) -> int:
     return 0
 
 
+def _password(args) -> str:
+    """From --password-stdin (one line) or asked twice at the terminal."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Wachtwoord: ")
+    if first != getpass.getpass("Nog een keer: "):
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def cmd_users(args) -> int:
+    from .web.auth import hash_password
+
+    store = _store(_settings_from(args))
+    actor = f"cli:{_whoami()}"
+    try:
+        if args.action == "add":
+            if not args.username or not args.role:
+                raise ValueError("users add needs a user name and --role")
+            store.add_user(args.username, args.role, hash_password(_password(args)), args.name or args.username,
+                           actor=actor)
+            print(f"user {args.username} added with role {args.role}")
+        elif args.action == "list":
+            rows = [{"username": u.username, "role": u.role, "display_name": u.display_name, "active": u.active,
+                     "last_login_at": u.last_login_at} for u in store.list_users()]
+            if args.json:
+                _dump(rows)
+            else:
+                for r in rows:
+                    print(f"{r['username']:<24} {r['role']:<13} {'active' if r['active'] else 'blocked':<8} {r['display_name']}")
+        elif args.action == "password":
+            store.update_user(args.username, actor, password_hash=hash_password(_password(args)))
+            print(f"password of {args.username} changed; its logins ended")
+        elif args.action in ("block", "unblock"):
+            store.update_user(args.username, actor, active=args.action == "unblock")
+            print(f"user {args.username} {'blocked' if args.action == 'block' else 'active again'}")
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    return 0
+
+
 def cmd_settings(args) -> int:
     from .config import settings_markdown
 
@@ -369,6 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mode", choices=["anonymise", "delete"], default=None, help="override TRIAGE_RETENTION_MODE")
     db_option(r)
     r.set_defaults(func=cmd_retention)
+
+    u = sub.add_parser("users", help="console accounts: add, list, password, block, unblock")
+    u.add_argument("action", choices=["add", "list", "password", "block", "unblock"])
+    u.add_argument("username", nargs="?", help="user name")
+    u.add_argument("--role", choices=["kcc", "bureaudienst", "beheer"], help="role of a new user")
+    u.add_argument("--name", help="display name (default: the user name)")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from standard input (scripts)")
+    u.add_argument("--json", action="store_true")
+    db_option(u)
+    u.set_defaults(func=cmd_users)
 
     st = sub.add_parser("settings", help="every setting with its default and meaning (Markdown)")
     st.set_defaults(func=cmd_settings)

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, description="Port of the console and API.")
     max_text_chars: int = Field(100_000, description="Longer texts are cut to this many characters before triage.")
 
+    # --- console
+    console_session_hours: float = Field(10.0, gt=0, description="A console login ends after this many hours.")
+    console_idle_minutes: int = Field(60, ge=1, description="A console login ends after this many minutes without a request.")
+    console_secure_cookie: bool = Field(False, description="Send the login cookie only over https (set it when the console is behind https; on https it is always set).")
+
     # --- store
     data_dir: Path = Field(Path("triage-data"), description="Folder for the default SQLite database (relative to the working directory).")
     db_url: str = Field("", description="Database URL (SQLAlchemy form). Empty: the SQLite file <data_dir>/triage.db (WAL). "

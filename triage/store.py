@@ -22,6 +22,7 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.utils import make_msgid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -35,6 +36,7 @@ log = logging.getLogger("triage.store")
 __all__ = [
     "Store", "InboundRecord", "AttachmentRecord", "Case", "Startformulier", "Event", "Correction",
     "OutboundRecord", "DeletionLog", "ImapState", "StoreUnavailable", "utcnow", "Conversation", "ChatTurn",
+    "User", "WebSession", "CaseNotFound", "CaseConflict", "ROLES", "CATEGORIES", "DOMAINS", "queue_for",
 ]
 
 
@@ -49,6 +51,21 @@ def _aware(when: datetime) -> datetime:
 
 class StoreUnavailable(RuntimeError):
     """The database could not be reached, also after retrying."""
+
+
+class CaseNotFound(LookupError):
+    """No case with this number."""
+
+
+class CaseConflict(RuntimeError):
+    """The action does not fit the case's state (its message is for people)."""
+
+
+ROLES = ("kcc", "bureaudienst", "beheer")
+CATEGORIES = ("info_advies", "enkelvoudig", "meervoudig", "crisis")
+DOMAINS = ("jeugd", "ggz", "schulden", "werk_inkomen", "wmo", "wonen", "veiligheid", "verslaving")
+ROUTE_FOR_CATEGORY = {"info_advies": "kcc_review", "enkelvoudig": "bureaudienst", "meervoudig": "bureaudienst",
+                      "crisis": "crisis"}
 
 
 # ------------------------------------------------------------------ tables
@@ -109,6 +126,17 @@ class Case(SQLModel, table=True):
     related_case_id: int | None = Field(default=None, foreign_key="case.id")
     closed_at: datetime | None = None
     anonymised_at: datetime | None = None
+    # console work (migration 0003)
+    queue: str = Field(default="kcc", max_length=20, index=True)  # kcc | bureaudienst: who works on it now
+    review: str | None = Field(default=None, max_length=20)  # KCC: accepted | corrected | forwarded | answered
+    reviewed_by: str | None = Field(default=None, max_length=100)
+    reviewed_at: datetime | None = None
+    assigned_to: str | None = Field(default=None, max_length=100)  # wijkteam member
+    accepted_by: str | None = Field(default=None, max_length=100)
+    accepted_at: datetime | None = None
+    remark: str | None = Field(default=None, max_length=2000)  # last remark when returned to the KCC
+    indicatie: bool | None = None  # closed with an indication (pilot report)
+    updated_at: datetime | None = None
 
 
 class Startformulier(SQLModel, table=True):
@@ -210,6 +238,33 @@ class Conversation(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class User(SQLModel, table=True):
+    """A console account. ``role``: kcc | bureaudienst | beheer."""
+
+    __tablename__ = "console_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    display_name: str = Field(default="", max_length=100)
+    role: str = Field(max_length=20)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A console login. Only a hash of the cookie's token is stored."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    user_id: int = Field(foreign_key="console_user.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
 class CaseCounter(SQLModel, table=True):
     __tablename__ = "case_counter"
     year: int = Field(primary_key=True)
@@ -234,6 +289,12 @@ class ChatTurn:
     case_number: str | None
     case_id: int | None
     created: bool = False
+
+
+def queue_for(route: str | None) -> str:
+    """Who works on a case with this route: the bureaudienst takes crisis
+    and bureaudienst routes, the KCC reviews the rest."""
+    return "bureaudienst" if route in ("bureaudienst", "crisis") else "kcc"
 
 
 CASE_RX = re.compile(r"\b(SWT-\d{4}-\d{6})\b")
@@ -396,7 +457,7 @@ class Store:
                     if join.status in ("answered", "closed"):
                         join.status = "open"
                     if result.category == "crisis" and join.category != "crisis":
-                        join.category, join.route, join.priority = "crisis", "crisis", "spoed"
+                        join.category, join.route, join.priority, join.queue = "crisis", "crisis", "spoed", "bureaudienst"
                     s.add_all([msg, join])
                     s.add(Event(actor=actor, action="message_joined_case", case_id=join.id, message_id=msg.id,
                                 detail={"category": result.category}))
@@ -407,7 +468,7 @@ class Store:
                             domains=list(result.domains), confidence=result.confidence, route=result.route or "kcc_review",
                             priority=result.priority, destination=result.destination, answer_id=result.answer_id,
                             reasons=list(result.reasons), afzender=msg.afzender, wijk=result.wijk,
-                            related_case_id=related.id if related else None,
+                            related_case_id=related.id if related else None, queue=queue_for(result.route),
                             status="answered" if result.route == "auto_answer" else "open")
                 s.add(case)
                 s.flush()
@@ -548,6 +609,7 @@ class Store:
                     destination=(a.get("destination") or ("Bureaudienst (crisis)" if crisis else None)),
                     answer_id=a.get("answer_id"), reasons=list(a.get("reasons") or []), wijk=a.get("wijk"),
                     status="open")
+        case.queue = queue_for(case.route)
         s.add(case)
         s.flush()
         s.add(Startformulier(case_id=case.id, fields=dict(a.get("fields") or {}), consent=a.get("consent") or "onbekend",
@@ -573,7 +635,7 @@ class Store:
             if d not in case.domains:
                 case.domains = [*case.domains, d]
         if crisis and not was_crisis:
-            case.category, case.route, case.priority = "crisis", "crisis", "spoed"
+            case.category, case.route, case.priority, case.queue = "crisis", "crisis", "spoed", "bureaudienst"
             case.destination = a.get("destination") or "Bureaudienst (crisis)"
             s.add(Event(actor=actor, action="case_escalated_crisis", case_id=case.id, message_id=message_id,
                         detail={"category": "crisis", "route": "crisis", "priority": "spoed"}))
@@ -617,9 +679,10 @@ class Store:
                 OutboundRecord.status.in_(("pending", "sent")))).one()
 
     # --------------------------------------------------------------- outbox
-    def outbox(self, limit: int = 50) -> list[OutboundRecord]:
+    def outbox(self, limit: int = 50, kanaal: str = "email") -> list[OutboundRecord]:
         with self.session() as s:
-            return list(s.exec(select(OutboundRecord).where(OutboundRecord.status == "pending")
+            return list(s.exec(select(OutboundRecord).where(OutboundRecord.status == "pending",
+                                                            OutboundRecord.kanaal == kanaal)
                                .order_by(OutboundRecord.kind != "crisis", OutboundRecord.id).limit(limit)).all())
 
     def mark_sent(self, outbound_id: int, ok: bool, error: str | None = None) -> None:
@@ -675,6 +738,313 @@ class Store:
                     "messages": [{"id": m.id, "received_at": m.received_at.isoformat(), "afzender": m.afzender,
                                   "onderwerp": m.onderwerp, "inhoud": m.inhoud} for m in msgs],
                     "replies": [{"to": o.to, "subject": o.subject, "kind": o.kind, "status": o.status} for o in outs]}
+
+    # ------------------------------------------------------- console: accounts
+    def add_user(self, username: str, role: str, password_hash: str, display_name: str = "",
+                 actor: str = "cli") -> User:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+
+        def tx():
+            with self.session() as s:
+                if s.exec(select(User).where(User.username == username)).first():
+                    raise ValueError(f"user {username!r} exists already")
+                u = User(username=username, role=role, password_hash=password_hash, display_name=display_name or username)
+                s.add(u)
+                s.flush()
+                s.add(Event(actor=actor, action="user_added", detail={"user": username, "role": role}))
+                s.commit()
+                return u
+        return self._retrying(tx)
+
+    def user_by_name(self, username: str) -> User | None:
+        with self.session() as s:
+            return s.exec(select(User).where(User.username == username)).first()
+
+    def list_users(self) -> list[User]:
+        with self.session() as s:
+            return list(s.exec(select(User).order_by(User.username)).all())
+
+    def update_user(self, username: str, actor: str, *, password_hash: str | None = None, active: bool | None = None,
+                    role: str | None = None) -> User:
+        def tx():
+            with self.session() as s:
+                u = s.exec(select(User).where(User.username == username)).first()
+                if u is None:
+                    raise ValueError(f"no user {username!r}")
+                changed = []
+                if password_hash is not None:
+                    u.password_hash = password_hash
+                    changed.append("password")
+                if active is not None and active != u.active:
+                    u.active = active
+                    changed.append("active")
+                if role is not None and role != u.role:
+                    if role not in ROLES:
+                        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+                    u.role = role
+                    changed.append("role")
+                s.add(u)
+                if password_hash is not None or active is False or role is not None:
+                    # a new password, a blocked account or a new role ends every login
+                    for ws in s.exec(select(WebSession).where(WebSession.user_id == u.id)).all():
+                        s.delete(ws)
+                s.add(Event(actor=actor, action="user_changed", detail={"user": username, "changed": changed}))
+                s.commit()
+                return u
+        return self._retrying(tx)
+
+    def start_session(self, user_id: int, token_hash: str, csrf: str, expires_at: datetime) -> None:
+        def tx():
+            with self.session() as s:
+                u = s.get(User, user_id)
+                u.last_login_at = utcnow()
+                s.add(u)
+                s.add(WebSession(token_hash=token_hash, user_id=user_id, csrf=csrf, expires_at=expires_at))
+                s.add(Event(actor=u.username, action="login", detail={}))
+                # expired logins are cleaned up on the way
+                for old in s.exec(select(WebSession).where(WebSession.expires_at < utcnow())).all():
+                    s.delete(old)
+                s.commit()
+        self._retrying(tx)
+
+    def session_user(self, token_hash: str, idle_minutes: int | None = None) -> tuple[User, WebSession] | None:
+        """The active user of a login, or None when it is unknown, expired,
+        idle too long or the account is blocked. Touches last_seen at most
+        once a minute."""
+        with self.session() as s:
+            row = s.exec(select(WebSession, User).join(User, WebSession.user_id == User.id)
+                         .where(WebSession.token_hash == token_hash)).first()
+            if row is None:
+                return None
+            ws, u = row
+            now = utcnow()
+            if not u.active or _aware(ws.expires_at) < now or (
+                    idle_minutes and _aware(ws.last_seen_at) < now - timedelta(minutes=idle_minutes)):
+                return None
+            if _aware(ws.last_seen_at) < now - timedelta(seconds=60):
+                try:
+                    ws.last_seen_at = now
+                    s.add(ws)
+                    s.commit()
+                except OperationalError:  # a busy database must not end the request
+                    s.rollback()
+            return u, ws
+
+    def end_session(self, token_hash: str, actor: str) -> None:
+        def tx():
+            with self.session() as s:
+                for ws in s.exec(select(WebSession).where(WebSession.token_hash == token_hash)).all():
+                    s.delete(ws)
+                s.add(Event(actor=actor, action="logout", detail={}))
+                s.commit()
+        self._retrying(tx)
+
+    def audit(self, actor: str, action: str, *, case_id: int | None = None, detail: dict | None = None) -> None:
+        """An audit event on its own (a list viewed, an export made)."""
+        def tx():
+            with self.session() as s:
+                s.add(Event(actor=actor, action=action, case_id=case_id, detail=detail or {}))
+                s.commit()
+        self._retrying(tx)
+
+    # ------------------------------------------------------ console: case work
+    @staticmethod
+    def _get_case(s: Session, number: str) -> Case:
+        c = s.exec(select(Case).where(Case.number == number)).first()
+        if c is None:
+            raise CaseNotFound(number)
+        if c.anonymised_at is not None:
+            raise CaseConflict("Deze zaak is geanonimiseerd en kan niet meer worden gewijzigd.")
+        return c
+
+    def _change(self, number: str, fn):
+        """Run ``fn(session, case)`` on one case in one transaction."""
+        def tx():
+            with self.session() as s:
+                c = self._get_case(s, number)
+                out = fn(s, c)
+                c.updated_at = utcnow()
+                s.add(c)
+                s.commit()
+                return out if out is not None else c
+        return self._retrying(tx)
+
+    def accept_route(self, number: str, actor: str) -> Case:
+        """KCC: the suggested route is right. A case for the bureaudienst
+        moves to its queue; an information question stays with the KCC."""
+        def fn(s, c):
+            if c.queue != "kcc":
+                raise CaseConflict("Deze zaak ligt niet (meer) bij het KCC.")
+            c.review, c.reviewed_by, c.reviewed_at = "accepted", actor, utcnow()
+            c.queue = queue_for(c.route)
+            s.add(Event(actor=actor, action="route_accepted", case_id=c.id,
+                        detail={"route": c.route, "category": c.category}))
+        return self._change(number, fn)
+
+    def correct_case(self, number: str, actor: str, *, category: str | None = None,
+                     domains: list[str] | None = None) -> Case:
+        """KCC or bureaudienst: a corrected category and/or domains. Each
+        change is kept as a Correction (the next training run learns from
+        it). The route follows a corrected category."""
+        def fn(s, c):
+            changed = []
+            if category is not None and category != c.category:
+                if category not in CATEGORIES:
+                    raise ValueError(f"onbekende categorie: {category}")
+                s.add(Correction(actor=actor, case_id=c.id, field="category", old=c.category, new=category))
+                c.category = category
+                c.route = ROUTE_FOR_CATEGORY[category]
+                if category == "crisis":
+                    c.priority = "spoed"
+                changed.append("category")
+            if domains is not None:
+                new = sorted(dict.fromkeys(domains))
+                bad = [d for d in new if d not in DOMAINS]
+                if bad:
+                    raise ValueError(f"onbekend domein: {', '.join(bad)}")
+                if new != sorted(c.domains or []):
+                    s.add(Correction(actor=actor, case_id=c.id, field="domains", old=list(c.domains or []), new=new))
+                    c.domains = new
+                    changed.append("domains")
+            if not changed:
+                return c
+            if c.queue == "kcc":
+                c.review, c.reviewed_by, c.reviewed_at = "corrected", actor, utcnow()
+                c.queue = queue_for(c.route)
+            if c.category == "crisis":
+                c.queue = "bureaudienst"
+            s.add(Event(actor=actor, action="case_corrected", case_id=c.id,
+                        detail={"changed": changed, "category": c.category, "domains": c.domains, "route": c.route}))
+        return self._change(number, fn)
+
+    def forward_case(self, number: str, actor: str, remark: str | None = None) -> Case:
+        """KCC: pass the case to the bureaudienst."""
+        def fn(s, c):
+            if c.queue != "kcc":
+                raise CaseConflict("Deze zaak ligt al bij de bureaudienst.")
+            c.queue, c.route = "bureaudienst", ("crisis" if c.category == "crisis" else "bureaudienst")
+            c.review, c.reviewed_by, c.reviewed_at = "forwarded", actor, utcnow()
+            if c.status == "answered":
+                c.status = "open"
+            if remark:
+                c.remark = remark[:2000]
+            s.add(Event(actor=actor, action="case_forwarded", case_id=c.id, detail={"remark": bool(remark)}))
+        return self._change(number, fn)
+
+    def send_answer(self, number: str, actor: str, *, body: str, subject: str | None = None,
+                    msgid_domain: str = "localhost") -> OutboundRecord:
+        """KCC: an answer, edited by the agent, goes out through the channel
+        the question came from (mail: the outbox; chat: the conversation).
+        A phone case has no written channel: CaseConflict."""
+        if not body.strip():
+            raise ValueError("Het antwoord is leeg.")
+
+        def fn(s, c):
+            first = s.exec(select(InboundRecord).where(InboundRecord.case_id == c.id).order_by(InboundRecord.id)).first()
+            if c.kanaal == "email":
+                if not c.afzender:
+                    raise CaseConflict("Deze mail heeft geen afzenderadres: bel de inwoner of stuur een brief.")
+                base = (first.onderwerp if first else "") or "Uw bericht aan het Sociaal Wijkteam"
+                subj = subject or (base if base.lower().startswith("re:") else f"Re: {base}")
+                if c.number not in subj:
+                    subj = f"[{c.number}] {subj}"
+                refs = list(first.references or []) if first else []
+                in_reply_to = first.channel_message_id if first and "@" in first.channel_message_id else None
+                if in_reply_to and in_reply_to not in refs:
+                    refs.append(in_reply_to)
+                out = OutboundRecord(case_id=c.id, kanaal="email", to=c.afzender, subject=subj, body=body,
+                                     message_id=make_msgid(domain=msgid_domain).strip("<>"), in_reply_to=in_reply_to, references=refs,
+                                     kind="answer", status="pending")
+            elif c.kanaal == "chat":
+                conv = s.exec(select(Conversation).where(Conversation.case_id == c.id)).first()
+                if conv is None:
+                    raise CaseConflict("Het chatgesprek van deze zaak bestaat niet meer.")
+                out = OutboundRecord(case_id=c.id, kanaal=conv.kanaal, to=conv.external_id, subject="", body=body,
+                                     message_id=f"{conv.kanaal}:{conv.id}:{utcnow().timestamp()}", kind="answer",
+                                     status="pending")
+            else:
+                raise CaseConflict("Een telefoonnotitie heeft geen schriftelijk kanaal: bel de inwoner terug.")
+            s.add(out)
+            c.status = "answered"
+            if c.queue == "kcc" and c.review is None:
+                c.review, c.reviewed_by, c.reviewed_at = "answered", actor, utcnow()
+            s.add(Event(actor=actor, action="answer_sent", case_id=c.id, detail={"kanaal": out.kanaal}))
+            return out
+        return self._change(number, fn)
+
+    def update_startformulier(self, number: str, actor: str, *, fields: dict, consent: str | None = None,
+                              hulpvraag: str | None = None, wijk: str | None = None) -> Startformulier:
+        """KCC or bureaudienst: the startformulier as completed by a person.
+        ``fields`` must be validated by the caller (triage.forms). Empty
+        values remove a field. Each changed field is a Correction. ``wijk``: the
+        wijk of the (new) postcode, from the municipality's table."""
+        def fn(s, c):
+            form = s.exec(select(Startformulier).where(Startformulier.case_id == c.id)).first()
+            if form is None:
+                form = Startformulier(case_id=c.id)
+            old = dict(form.fields or {})
+            new = {k: v for k, v in {**old, **fields}.items() if v not in (None, "", [])}
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            for k in changed:
+                s.add(Correction(actor=actor, case_id=c.id, field=f"startformulier.{k}", old=old.get(k), new=new.get(k)))
+            form.fields = new
+            if consent is not None and consent != form.consent:
+                if consent not in ("ja", "nee", "onbekend"):
+                    raise ValueError("toestemming is ja, nee of onbekend")
+                s.add(Correction(actor=actor, case_id=c.id, field="startformulier.consent", old=form.consent, new=consent))
+                form.consent = consent
+                changed.append("consent")
+            if hulpvraag is not None and hulpvraag != form.hulpvraag:
+                form.hulpvraag = hulpvraag[:5000]
+                changed.append("hulpvraag")
+            form.updated_at = utcnow()
+            s.add(form)
+            if wijk and wijk != c.wijk:
+                c.wijk = wijk
+            s.add(Event(actor=actor, action="startformulier_changed", case_id=c.id, detail={"changed": changed}))
+            return form
+        return self._change(number, fn)
+
+    def accept_case(self, number: str, actor: str, *, assigned_to: str) -> Case:
+        """Bureaudienst: take the case and give it to a wijkteam member."""
+        if not assigned_to.strip():
+            raise ValueError("Kies een medewerker van het wijkteam.")
+
+        def fn(s, c):
+            if c.queue != "bureaudienst":
+                raise CaseConflict("Deze zaak ligt niet bij de bureaudienst.")
+            if c.status in ("accepted", "closed"):
+                who = f" door {c.accepted_by}" if c.accepted_by else ""
+                raise CaseConflict(f"Deze zaak is al aangenomen{who}.")
+            c.status, c.accepted_by, c.accepted_at, c.assigned_to = "accepted", actor, utcnow(), assigned_to.strip()[:100]
+            s.add(Event(actor=actor, action="case_accepted", case_id=c.id, detail={"assigned_to": c.assigned_to}))
+        return self._change(number, fn)
+
+    def return_case(self, number: str, actor: str, *, remark: str) -> Case:
+        """Bureaudienst: back to the KCC with a remark."""
+        if not remark.strip():
+            raise ValueError("Schrijf erbij waarom de zaak terug gaat naar het KCC.")
+
+        def fn(s, c):
+            if c.queue != "bureaudienst":
+                raise CaseConflict("Deze zaak ligt niet bij de bureaudienst.")
+            if c.category == "crisis":
+                raise CaseConflict("Een crisis blijft bij de bureaudienst.")
+            c.queue, c.remark, c.review, c.status = "kcc", remark.strip()[:2000], None, "open"
+            c.route = "kcc_review"
+            s.add(Event(actor=actor, action="case_returned", case_id=c.id, detail={}))
+        return self._change(number, fn)
+
+    def finish_case(self, number: str, actor: str, *, indicatie: bool | None = None) -> Case:
+        """Close a case (bureaudienst after the hand-over, or the KCC after
+        an answer). ``indicatie``: the pilot report's 'with indication'."""
+        def fn(s, c):
+            if c.status == "closed":
+                raise CaseConflict("Deze zaak is al gesloten.")
+            c.status, c.closed_at, c.indicatie = "closed", utcnow(), indicatie
+            s.add(Event(actor=actor, action="case_closed", case_id=c.id, detail={"indicatie": indicatie}))
+        return self._change(number, fn)
 
     # ------------------------------------------------------------ retention
     def run_retention(self, older_than_days: int, mode: str = "anonymise", actor: str = "retention") -> int:

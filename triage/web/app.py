@@ -95,11 +95,15 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
     app = FastAPI(title="KCC front-door triage", version="0.1.0", lifespan=lifespan,
                   description="Triage of questions to the Sociaal Wijkteam: category, domains, startformulier, answer, route.")
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return ("<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>KCC triage</title></head>"
-                "<body><h1>KCC triage-assistent</h1><p>De API staat onder <a href='/docs'>/docs</a> "
-                "(<a href='/openapi.json'>OpenAPI</a>).</p></body></html>")
+    store = getattr(service, "store", None)
+    if store is not None:
+        install_console(app, store, service.settings)
+    else:
+        @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+        def index() -> str:
+            return ("<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>KCC triage</title></head>"
+                    "<body><h1>KCC triage-assistent</h1><p>De API staat onder <a href='/docs'>/docs</a> "
+                    "(<a href='/openapi.json'>OpenAPI</a>).</p></body></html>")
 
     @app.get("/api/health")
     def health(request: Request) -> dict:
@@ -198,6 +202,26 @@ async def _chat_session(ws: WebSocket, chat) -> None:
         for text in out.replies:
             await ws.send_json({"type": "message", "text": text})
         await ws.send_json({"type": "done", "case": out.case_number})
+
+
+def install_console(app: FastAPI, store, settings) -> None:
+    """The console (login, KCC, bureaudienst, beheer) and its static files."""
+    from fastapi.responses import RedirectResponse
+    from fastapi.staticfiles import StaticFiles
+
+    from . import beheer, bureaudienst, console, kcc
+    from .auth import Auth
+
+    auth = Auth(store, session_hours=settings.console_session_hours, idle_minutes=settings.console_idle_minutes,
+                secure_cookie=settings.console_secure_cookie)
+    console.install(app, auth)
+    for module in (kcc, bureaudienst, beheer):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/console", status_code=303)
 
 
 def run(host: str | None = None, port: int | None = None, model_dir: str | None = None, settings=None) -> int:

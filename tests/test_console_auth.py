@@ -1,0 +1,78 @@
+"""Console login, logout, sessions, CSRF and the login rate limit."""
+
+from conftest import PASSWORDS
+
+
+def test_login_per_role_lands_on_its_home(console):
+    for role, home in (("kcc", "/kcc"), ("bureaudienst", "/bureaudienst"), ("beheer", "/beheer")):
+        c = console.client(role)
+        r = c.get("/console")
+        assert r.status_code == 303 and r.headers["location"] == home
+        page = c.get(home)
+        assert page.status_code == 200 and f"Test {role}" in page.text
+        cookie = [h for h in c.cookies.jar if h.name == "triage_session"][0]
+        assert cookie.has_nonstandard_attr("HttpOnly")
+
+
+def test_no_login_redirects_pages_and_refuses_api(console):
+    c = console.client()
+    r = c.get("/kcc")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=/kcc")
+    assert c.get("/login").status_code == 200
+
+
+def test_wrong_password_and_unknown_user_read_the_same(console):
+    c = console.client()
+    c.get("/login")
+    tok = c.cookies.get("triage_login_csrf", path="/login")
+    a = c.post("/login", data={"username": "kcc", "password": "fout-fout-fout", "csrf": tok})
+    b = c.post("/login", data={"username": "niemand", "password": "fout-fout-fout", "csrf": tok})
+    assert a.status_code == b.status_code == 401
+    assert "klopt niet" in a.text and "klopt niet" in b.text
+    assert "triage_session" not in c.cookies
+
+
+def test_login_without_form_token_is_refused(console):
+    c = console.client()
+    r = c.post("/login", data={"username": "kcc", "password": PASSWORDS["kcc"], "csrf": "x"})
+    assert r.status_code == 400 and "triage_session" not in c.cookies
+
+
+def test_login_rate_limit(console):
+    c = console.client()
+    c.get("/login")
+    tok = c.cookies.get("triage_login_csrf", path="/login")
+    codes = [c.post("/login", data={"username": "beheer", "password": "verkeerd-wachtwoord", "csrf": tok}).status_code
+             for _ in range(6)]
+    assert codes[:5] == [401] * 5 and codes[5] == 429
+    # even the right password waits now
+    r = c.post("/login", data={"username": "beheer", "password": PASSWORDS["beheer"], "csrf": tok})
+    assert r.status_code == 429 and "Te veel" in r.text
+
+
+def test_post_without_csrf_is_refused_and_logout_ends_the_session(console):
+    c = console.client("kcc")
+    assert c.post("/logout").status_code == 403
+    assert c.get("/kcc").status_code == 200
+    r = c.post("/logout", data={"csrf": c.csrf})
+    assert r.status_code == 303
+    # the old cookie no longer works, even when sent again
+    assert c.get("/kcc").status_code == 303
+
+
+def test_blocked_user_loses_the_session(console):
+    c = console.client("kcc")
+    console.store.update_user("kcc", "test", active=False)
+    assert c.get("/kcc").status_code == 303
+
+
+def test_events_for_login_and_logout(console):
+    from sqlmodel import select
+
+    from triage.store import Event
+
+    c = console.client("bureaudienst")
+    c.post("/logout", data={"csrf": c.csrf})
+    with console.store.session() as s:
+        actions = [e.action for e in s.exec(select(Event).where(Event.actor == "bureaudienst")).all()]
+    assert actions[-2:] == ["login", "logout"]
