@@ -96,3 +96,71 @@ def console(tmp_path, triage):
     app = create_app(triage=service.triage, service=service)
     yield Console(service, app)
     service.stop()
+
+
+CHROMIUM = __import__("os").environ.get("TRIAGE_TEST_CHROMIUM", "/usr/bin/chromium")
+# screenshots of the console's main pages are kept here (the test output)
+SCREENSHOTS = REPO / "tests" / "output" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium (the system's /usr/bin/chromium) driven by Playwright."""
+    import os
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+class LiveConsole(Console):
+    """The console served by a real uvicorn on a free port (for the browser)."""
+
+    def login_page(self, browser, role: str):
+        """A new browser page, logged in as ``role`` through the login form."""
+        page = browser.new_page()
+        page.goto(f"{self.url}/login")
+        page.get_by_label("Gebruikersnaam").fill(role)
+        page.get_by_label("Wachtwoord").fill(PASSWORDS[role])
+        page.get_by_role("button", name="Inloggen").click()
+        page.wait_for_load_state()
+        return page
+
+    @staticmethod
+    def screenshot(page, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def live_console(console):
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(console.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    live = LiveConsole(console.service, console.app)
+    live.url = f"http://127.0.0.1:{port}"
+    yield live
+    server.should_exit = True
+    thread.join(timeout=15)
