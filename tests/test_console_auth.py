@@ -76,3 +76,38 @@ def test_events_for_login_and_logout(console):
     with console.store.session() as s:
         actions = [e.action for e in s.exec(select(Event).where(Event.actor == "bureaudienst")).all()]
     assert actions[-2:] == ["login", "logout"]
+
+
+def test_login_page_tells_how_to_make_the_first_account(tmp_path, triage):
+    from triage.config import get_settings
+    from triage.service import Service
+    from triage.web.app import create_app
+    from fastapi.testclient import TestClient
+
+    service = Service(get_settings(data_dir=tmp_path / "d", smtp_enabled=False, workers=0)).start(triage=triage)
+    try:
+        with TestClient(create_app(triage=triage, service=service)) as c:
+            assert "triage users add" in c.get("/login").text
+    finally:
+        service.stop()
+
+
+def test_users_cli_adds_a_user_who_can_log_in(console, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "TRIAGE_DB_URL": console.store.url}
+    r = subprocess.run([sys.executable, "-m", "triage", "users", "add", "anna", "--role", "kcc", "--name", "Anna de Vries",
+                        "--password-stdin"], input="een-lang-wachtwoord\n", capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    short = subprocess.run([sys.executable, "-m", "triage", "users", "add", "bob", "--role", "kcc", "--password-stdin"],
+                           input="kort\n", capture_output=True, text=True, env=env)
+    assert short.returncode == 2 and "12" in short.stderr
+    u = console.store.user_by_name("anna")
+    assert u.role == "kcc" and u.password_hash.startswith("$argon2id$")
+    assert console.store.user_by_name("bob") is None
+    c = console.client()
+    c.get("/login")
+    r = c.post("/login", data={"username": "anna", "password": "een-lang-wachtwoord",
+                               "csrf": c.cookies.get("triage_login_csrf", path="/login")})
+    assert r.status_code == 303 and r.headers["location"] == "/kcc"

@@ -142,7 +142,8 @@ async def login_page(request: Request, next: str = "") -> HTMLResponse:
     if p is not None:
         return RedirectResponse(HOME[p.role], status_code=303)
     token = new_login_csrf()
-    resp = render(request, "login.html", {"csrf": token, "next": _safe_next(next), "error": None})
+    no_users = not await run_in_threadpool(request.app.state.auth.store.list_users)
+    resp = render(request, "login.html", {"csrf": token, "next": _safe_next(next), "error": None, "no_users": no_users})
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
     return resp
 
