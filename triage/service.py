@@ -98,6 +98,8 @@ class Service:
             self.telegram.start()
         else:
             log.info("no Telegram token (TRIAGE_TELEGRAM_TOKEN): Telegram off")
+        if not self.store.list_users():
+            log.info("no console accounts yet: create one with `triage users add NAME --role beheer`")
         self._spawn("resume", self._resume_loop)
         self._spawn("retention", self._retention_loop)
         return self
