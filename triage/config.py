@@ -124,6 +124,8 @@ class Municipality:
     destinations: dict[str, str]
     postcode_wijk: dict[str, str]
     routing: dict[str, float] = field(default_factory=dict)
+    # wijkteam member (name as the console shows it) -> their focuswijken
+    wijkteam: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def placeholders(self) -> dict[str, str]:
         """Values for the {placeholders} in kennisbank answers."""
@@ -143,6 +145,16 @@ class Municipality:
             return None
         return self.postcode_wijk.get(postcode[:4])
 
+    def suggest_member(self, wijk: str | None, open_counts: dict[str, int]) -> str | None:
+        """The wijkteam member to suggest for a case in ``wijk``: of the
+        members with that focuswijk, the one with the fewest open cases
+        (``open_counts``: member -> accepted, not yet closed cases); a tie
+        goes to the first in the file. None without a wijk or a member for it."""
+        if not wijk:
+            return None
+        members = [m for m, wijken in self.wijkteam.items() if wijk in wijken]
+        return min(members, key=lambda m: open_counts.get(m, 0)) if members else None
+
 
 @lru_cache(maxsize=8)
 def load_municipality(path: Path | str = DEFAULT_MUNICIPALITY_FILE) -> Municipality:
@@ -160,4 +172,5 @@ def load_municipality(path: Path | str = DEFAULT_MUNICIPALITY_FILE) -> Municipal
         destinations=dict(raw.get("destinations", {})),
         postcode_wijk={str(k): str(v) for k, v in raw.get("postcode_wijk", {}).items()},
         routing={k: float(v) for k, v in raw.get("routing", {}).items()},
+        wijkteam={str(k): tuple(str(w) for w in v) for k, v in raw.get("wijkteam", {}).items()},
     )
