@@ -121,6 +121,20 @@ class Intake:
             in_reply_to=msg.in_reply_to, references=msg.references, auto_reply=msg.auto_reply, problems=msg.problems,
             attachments=msg.attachments, actor=source)
 
+    # ----------------------------------------------------------------- phone
+    def receive_phone_note(self, text: str, actor: str, key: str) -> IntakeResult:
+        """A phone note typed by a KCC agent (console form or API): stored as
+        a message with kanaal "phone" and channel id "console:<key>", then
+        triaged like any message. ``key`` is the form's one-time token: the
+        same form sent twice makes one case. A phone note has no written
+        channel, so no reply is composed."""
+        if not text.strip():
+            raise ValueError("De notitie is leeg.")
+        rec, duplicate = self.store.save_inbound(
+            kanaal="phone", channel_message_id=f"console:{key}", idempotency_key=f"console:{key}", afzender=None,
+            afzender_naam=None, onderwerp="", inhoud=text, raw=None, actor=actor)
+        return self.after_store(rec, duplicate)
+
     def after_store(self, rec: InboundRecord, duplicate: bool, result=None) -> IntakeResult:
         """Triage a stored message (unless it was handled before or is an
         automatic message)."""

@@ -1046,6 +1046,21 @@ class Store:
             s.add(Event(actor=actor, action="case_closed", case_id=c.id, detail={"indicatie": indicatie}))
         return self._change(number, fn)
 
+    def hold_for_kcc(self, number: str, actor: str) -> Case:
+        """KCC: a phone note the agent has just typed stays in the KCC queue
+        while the agent completes the startformulier with the caller;
+        accepting the route (or forwarding) then moves it on. A crisis never
+        waits: it stays at the top of the bureaudienst queue (CaseConflict)."""
+        def fn(s, c):
+            if c.category == "crisis" or c.route == "crisis":
+                raise CaseConflict("Een crisis blijft bij de bureaudienst.")
+            if c.review is not None or c.accepted_by is not None or c.status != "open":
+                raise CaseConflict("Deze zaak is al in behandeling genomen.")
+            if c.queue != "kcc":
+                c.queue = "kcc"
+                s.add(Event(actor=actor, action="case_held_kcc", case_id=c.id, detail={"route": c.route}))
+        return self._change(number, fn)
+
     # ------------------------------------------------------------ retention
     def run_retention(self, older_than_days: int, mode: str = "anonymise", actor: str = "retention") -> int:
         """Anonymise (or delete) cases closed longer ago than the period.
