@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     http_port: int = Field(8000, description="Port of the console and API.")
     max_text_chars: int = Field(100_000, description="Longer texts are cut to this many characters before triage.")
 
+    # --- models
+    model_versions_dir: str = Field("", description="Folder of retrained model versions (`triage model`, beheer in the console). "
+                                    "Empty: data_dir/models (triage-data/models). Without an active version the model_dir models are used.")
+    model_min_crisis_recall: float = Field(0.95, ge=0.95, le=1.0, description="A retrained model is only activated when its "
+                                           "crisis recall on the held-out split is at least this and not lower than the active model's.")
+
     # --- console
     console_session_hours: float = Field(10.0, gt=0, description="A console login ends after this many hours.")
     console_idle_minutes: int = Field(60, ge=1, description="A console login ends after this many minutes without a request.")
@@ -88,6 +94,9 @@ class Settings(BaseSettings):
             return self.db_url
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{(self.data_dir / 'triage.db').resolve()}"
+
+    def model_versions_path(self) -> Path:
+        return Path(self.model_versions_dir) if self.model_versions_dir else self.data_dir / "models"
 
     def reply_sender(self, municipality: "Municipality") -> str:
         return self.outbound_from or municipality.wijkteam_email

@@ -50,11 +50,18 @@ def kennisbank_questions(kennisbank_dir: Path) -> list[str]:
     return out
 
 
-def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
+def train(training_data_dir: Path, model_dir: Path, log=print, extra_records=()) -> dict:
+    """``extra_records``: more labelled training records (the agents'
+    corrections, triage/retrain.py). They are added to the training split
+    as they are: never held out, whatever their id."""
     t0 = time.perf_counter()
     messages_dir = training_data_dir / "messages"
     records = load_records(messages_dir)
     train_set, heldout = split(records)
+    extra_records = list(extra_records)
+    if extra_records:
+        log(f"plus {len(extra_records)} corrected cases as training records")
+        train_set = train_set + extra_records
     if len(train_set) < 20:
         raise ValueError(f"too few training records in {messages_dir}: {len(train_set)}")
     log(f"training on {len(train_set)} messages ({len(heldout)} held out, never used)")
@@ -91,6 +98,7 @@ def train(training_data_dir: Path, model_dir: Path, log=print) -> dict:
         "trained_on": date.today().isoformat(),
         "n_messages": len(records),
         "n_train": len(train_set),
+        "n_extra": len(extra_records),
         "n_heldout": len(heldout),
         "n_answers": n_answers,
         "corpus_sha256_16": corpus_hash(messages_dir),
