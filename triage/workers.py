@@ -48,3 +48,18 @@ def start_pool(workers: int, model_dir=None) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init, initargs=(model_dir,))
     list(pool.map(warm_up, range(workers)))  # start them now, not on the first mail
     return pool
+
+
+def loaded_model_dir(_: int = 0) -> str | None:
+    """The model folder a worker classifies with (tests, health)."""
+    return str(_triage.model_dir) if _triage is not None else None
+
+
+def restart_pool(old: ProcessPoolExecutor | None, workers: int, model_dir) -> ProcessPoolExecutor:
+    """A new pool with the models of ``model_dir``, started (and warm)
+    before the old one is let go; mail already handed to the old pool is
+    still finished there."""
+    new = start_pool(workers, model_dir)
+    if old is not None:
+        old.shutdown(wait=False, cancel_futures=False)
+    return new

@@ -86,7 +86,7 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        app.state.triage = triage or Triage(model_dir)
+        app.state.triage = service.live_triage if hasattr(service, "live_triage") else (triage or Triage(model_dir))
         app.state.service = service
         app.state.chat = getattr(service, "chat", None)
         log.info("models loaded in %.2f s", app.state.triage.load_seconds)
