@@ -10,6 +10,7 @@
     triage cases list --json             every case
     triage cases show NUMBER             one case (an audit event)
     triage retention run                 anonymise/delete closed cases past the retention period
+    triage model list|train|activate V|rollback   model versions, retraining with the corrections
     triage settings                      every setting (TRIAGE_*) with default and meaning
 """
 
@@ -350,6 +351,77 @@ def cmd_users(args) -> int:
     return 0
 
 
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def cmd_model(args) -> int:
+    """Model versions: list, train (with the corrections), activate, rollback."""
+    import os
+
+    from .retrain import ModelError, ModelRegistry
+
+    settings = _settings_from(args)
+    store = _store(settings)
+    shipped = Path(args.models) if args.models else settings.model_dir  # the released models, the baseline
+    registry = ModelRegistry(settings.model_versions_path(), shipped, store=store,
+                             min_crisis_recall=settings.model_min_crisis_recall)
+    actor = f"cli:{_whoami()}"
+    try:
+        if args.action == "list":
+            rows = registry.versions()
+            if args.json:
+                _dump(rows)
+                return 0
+            print(f"{'version':<20}{'status':<13}{'macro-F1':>9}{'crisis R':>10}{'crisis P':>10}{'domain F1':>10}"
+                  f"{'corr.':>7}  by")
+            for v in rows:
+                m = v.get("metrics") or {}
+                print(f"{v['version']:<20}{v['status']:<13}{_fmt(m.get('macro_f1')):>9}{_fmt(m.get('crisis_recall')):>10}"
+                      f"{_fmt(m.get('crisis_precision')):>10}{_fmt(m.get('domain_micro_f1')):>10}"
+                      f"{v.get('n_corrections') or 0:>7}  {v.get('created_by') or '-'}")
+            return 0
+        if args.action == "train":
+            try:
+                os.nice(10)  # a running `triage serve` on this machine keeps answering
+            except OSError:
+                pass
+            info = registry.train_candidate(settings.training_data_dir, store, actor,
+                                            log_fn=lambda m: print(m, file=sys.stderr))
+            if args.json:
+                _dump(info)
+                return 0
+            cmp = registry.compare(info["version"])
+            a, c = cmp["active"]["metrics"] or {}, cmp["candidate"]["metrics"] or {}
+            print(f"held-out split ({info['n_heldout']} messages); {info['n_corrections']} corrected cases added; "
+                  f"{info['seconds']:.1f} s")
+            print(f"{'':<18}{'active ' + cmp['active']['version']:>26}{'new ' + info['version']:>26}")
+            for key, name in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("crisis_recall", "crisis recall"),
+                              ("crisis_precision", "crisis precision"), ("domain_micro_f1", "domain micro-F1"),
+                              ("field_micro_f1", "field micro-F1")):
+                print(f"{name:<18}{_fmt(a.get(key)):>26}{_fmt(c.get(key)):>26}")
+            if info["can_activate"]:
+                print(f"\nactivate with: triage model activate {info['version']}")
+            else:
+                print(f"\n{info['why_not']}")
+            return 0
+        if args.action == "activate":
+            if not args.version:
+                _err("model activate needs a version (see triage model list)")
+                return 2
+            info = registry.activate(args.version, actor)
+            print(f"model version {info['version']} is active; a running `triage serve` takes it into use "
+                  "within a minute")
+            return 0
+        info = registry.rollback(actor)
+        print(f"model version {info['version']} is active again; a running `triage serve` takes it into use "
+              "within a minute")
+        return 0
+    except ModelError as exc:
+        _err(str(exc))
+        return 2
+
+
 def cmd_settings(args) -> int:
     from .config import settings_markdown
 
@@ -423,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--json", action="store_true")
     db_option(u)
     u.set_defaults(func=cmd_users)
+
+    mo = sub.add_parser("model", help="model versions: list, train (with the corrections), activate, rollback")
+    mo.add_argument("action", choices=["list", "train", "activate", "rollback"])
+    mo.add_argument("version", nargs="?", help="version for activate (see model list)")
+    mo.add_argument("--json", action="store_true")
+    db_option(mo)
+    mo.set_defaults(func=cmd_model)
 
     st = sub.add_parser("settings", help="every setting with its default and meaning (Markdown)")
     st.set_defaults(func=cmd_settings)
