@@ -557,9 +557,8 @@ class ModelRegistry:
             corrections = correction_records(store) if store is not None else []
             held = {_text_key(r.text) for r in heldout}
             kept = [r for r in corrections if _text_key(r.text) not in held]
-            say(f"{len(kept)} corrected cases as training records"
-                + (f" ({len(corrections) - len(kept)} left out: same text as a held-out message)"
-                   if len(kept) < len(corrections) else ""))
+            if len(kept) < len(corrections):
+                say(f"{len(corrections) - len(kept)} corrected cases left out: same text as a held-out message")
             version = self._new_version()
             tmp = self.root / f".tmp-{version}"
             try:
