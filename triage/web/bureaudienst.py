@@ -32,7 +32,7 @@ from ..store import Case, CaseConflict, CaseNotFound, InboundRecord, Startformul
 from . import export
 from .auth import Principal, require
 from .console import age_text, render
-from .export import CONSENT_NAMES, CONSENT_QUESTION, DetailOut, StartformulierOut, save_startformulier, visible_case
+from .export import CONSENT_NAMES, CONSENT_QUESTION, ConsoleError, save_startformulier, visible_case
 
 router = APIRouter()
 router.include_router(export.router)
@@ -300,7 +300,7 @@ async def close_submit(request: Request, number: str, p: Principal = Depends(ROL
 
 
 # ---------------------------------------------------------------------- API
-class QueueRow(BaseModel):
+class BureaudienstQueueRow(BaseModel):
     number: str
     created_at: datetime
     age: str = Field(description="Hoe lang de zaak wacht, bijvoorbeeld '3 uur'")
@@ -317,23 +317,23 @@ class QueueRow(BaseModel):
     closed_at: datetime | None
 
 
-class QueueOut(BaseModel):
+class BureaudienstQueue(BaseModel):
     tab: str = Field(description="nieuw, aangenomen of gesloten")
     page: int
     pages: int
     total: int
     counts: dict[str, int]
-    rows: list[QueueRow]
+    rows: list[BureaudienstQueueRow]
 
 
-class MemberOut(BaseModel):
+class WijkteamMember(BaseModel):
     name: str
     focuswijken: list[str]
     open_cases: int
     suggested: bool
 
 
-class MessageOut(BaseModel):
+class BureaudienstMessage(BaseModel):
     kanaal: str
     received_at: datetime
     afzender: str | None
@@ -342,13 +342,13 @@ class MessageOut(BaseModel):
     inhoud: str
 
 
-class CaseFormOut(BaseModel):
+class BureaudienstForm(BaseModel):
     fields: dict[str, str | bool]
     consent: str
     hulpvraag: str
 
 
-class CaseOut(BaseModel):
+class BureaudienstCase(BaseModel):
     number: str
     created_at: datetime
     age: str
@@ -369,24 +369,24 @@ class CaseOut(BaseModel):
     closed_at: datetime | None
     indicatie: bool | None
     suggestion: str | None = Field(description="Voorgestelde medewerker: focuswijk van de zaak, minste open zaken")
-    members: list[MemberOut]
-    messages: list[MessageOut]
-    startformulier: CaseFormOut
+    members: list[WijkteamMember]
+    messages: list[BureaudienstMessage]
+    startformulier: BureaudienstForm
 
 
-class AcceptIn(BaseModel):
+class AcceptCase(BaseModel):
     assigned_to: str = Field(description="Naam van de medewerker van het wijkteam")
 
 
-class ReturnIn(BaseModel):
+class ReturnCase(BaseModel):
     remark: str = Field("", description="Waarom de zaak terug gaat naar het KCC (verplicht)")
 
 
-class CloseIn(BaseModel):
+class CloseCase(BaseModel):
     indicatie: bool = Field(description="Gesloten met indicatie (telt mee in de rapportage van de pilot)")
 
 
-class CaseStateOut(BaseModel):
+class BureaudienstCaseState(BaseModel):
     number: str
     status: str
     queue: str
@@ -396,11 +396,11 @@ class CaseStateOut(BaseModel):
     closed_at: datetime | None
 
 
-ERRORS = {404: {"model": DetailOut}, 409: {"model": DetailOut}, 422: {"model": DetailOut}}
+ERRORS = {404: {"model": ConsoleError}, 409: {"model": ConsoleError}, 422: {"model": ConsoleError}}
 
 
 def _state(c: Case) -> dict:
-    return CaseStateOut(number=c.number, status=c.status, queue=c.queue, assigned_to=c.assigned_to,
+    return BureaudienstCaseState(number=c.number, status=c.status, queue=c.queue, assigned_to=c.assigned_to,
                         accepted_by=c.accepted_by, indicatie=c.indicatie, closed_at=c.closed_at).model_dump(mode="json")
 
 
@@ -416,18 +416,18 @@ async def _api(fn, *args) -> Response:
     return JSONResponse(_state(c))
 
 
-@router.get("/api/bureaudienst/queue", response_model=QueueOut, tags=["bureaudienst"],
+@router.get("/api/bureaudienst/queue", response_model=BureaudienstQueue, tags=["bureaudienst"],
             summary="De wachtrij van de bureaudienst: crisis eerst, dan prioriteit, dan de oudste")
 def api_queue(request: Request, tab: str = "nieuw", page: int = 1, p: Principal = Depends(ROLE)) -> Response:
     store = _store(request)
     qp = read_queue(store, tab, page)
     store.audit(p.username, "queue_viewed", detail={"tab": qp.tab, "page": qp.page, "rows": len(qp.rows), "api": True})
-    out = QueueOut(tab=qp.tab, page=qp.page, pages=qp.pages, total=qp.total, counts=qp.counts,
-                   rows=[QueueRow(**r) for r in qp.rows])
+    out = BureaudienstQueue(tab=qp.tab, page=qp.page, pages=qp.pages, total=qp.total, counts=qp.counts,
+                   rows=[BureaudienstQueueRow(**r) for r in qp.rows])
     return JSONResponse(out.model_dump(mode="json"))
 
 
-@router.get("/api/bureaudienst/cases/{number}", response_model=CaseOut, responses={404: {"model": DetailOut}},
+@router.get("/api/bureaudienst/cases/{number}", response_model=BureaudienstCase, responses={404: {"model": ConsoleError}},
             tags=["bureaudienst"], summary="Een zaak van de bureaudienst (bekijken is een audit-event)")
 def api_case(request: Request, number: str, p: Principal = Depends(ROLE)) -> Response:
     store = _store(request)
@@ -437,26 +437,26 @@ def api_case(request: Request, number: str, p: Principal = Depends(ROLE)) -> Res
         return JSONResponse({"detail": "Zaak niet gevonden."}, status_code=404)
     data = read_case(store, _municipality(request), c)
     store.audit(p.username, "case_viewed", case_id=c.id, detail={"api": True})
-    return JSONResponse(CaseOut(**data).model_dump(mode="json"))
+    return JSONResponse(BureaudienstCase(**data).model_dump(mode="json"))
 
 
-@router.post("/api/bureaudienst/cases/{number}/accept", response_model=CaseStateOut, responses=ERRORS,
+@router.post("/api/bureaudienst/cases/{number}/accept", response_model=BureaudienstCaseState, responses=ERRORS,
              tags=["bureaudienst"], summary="Aannemen en toewijzen aan een medewerker van het wijkteam")
-async def api_accept(request: Request, number: str, body: AcceptIn, p: Principal = Depends(ROLE)) -> Response:
+async def api_accept(request: Request, number: str, body: AcceptCase, p: Principal = Depends(ROLE)) -> Response:
     return await _api(accept, _store(request), _municipality(request), number, p.username, body.assigned_to)
 
 
-@router.post("/api/bureaudienst/cases/{number}/return", response_model=CaseStateOut, responses=ERRORS,
+@router.post("/api/bureaudienst/cases/{number}/return", response_model=BureaudienstCaseState, responses=ERRORS,
              tags=["bureaudienst"], summary="Terug naar het KCC, met een opmerking (niet voor een crisis)")
-async def api_return(request: Request, number: str, body: ReturnIn, p: Principal = Depends(ROLE)) -> Response:
+async def api_return(request: Request, number: str, body: ReturnCase, p: Principal = Depends(ROLE)) -> Response:
     return await _api(give_back, _store(request), number, p.username, body.remark)
 
 
-@router.post("/api/bureaudienst/cases/{number}/close", response_model=CaseStateOut, responses=ERRORS,
+@router.post("/api/bureaudienst/cases/{number}/close", response_model=BureaudienstCaseState, responses=ERRORS,
              tags=["bureaudienst"], summary="Zaak sluiten, met of zonder indicatie")
-async def api_close(request: Request, number: str, body: CloseIn, p: Principal = Depends(ROLE)) -> Response:
+async def api_close(request: Request, number: str, body: CloseCase, p: Principal = Depends(ROLE)) -> Response:
     return await _api(close, _store(request), number, p.username, body.indicatie)
 
 
-__all__ = ["router", "read_queue", "read_case", "open_counts", "accept", "give_back", "close", "QueueOut", "CaseOut",
-           "StartformulierOut"]
+__all__ = ["router", "read_queue", "read_case", "open_counts", "accept", "give_back", "close", "BureaudienstQueue",
+           "BureaudienstCase"]

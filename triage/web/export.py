@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fpdf import FPDF  # imported here: its first import takes longer than a page may
+from fpdf.fonts import FontFace
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import select
@@ -38,7 +40,7 @@ from .auth import Principal, require
 from .console import CATEGORY_NAMES, DOMAIN_NAMES, can_view_case, local_time, render
 
 __all__ = ["router", "visible_case", "export_data", "save_startformulier", "render_pdf", "case_page_url",
-           "StartformulierOut", "CONSENT_NAMES", "CONSENT_QUESTION", "field_text"]
+           "StartformulierExport", "CONSENT_NAMES", "CONSENT_QUESTION", "field_text"]
 
 router = APIRouter()
 VIEWERS = require("kcc", "bureaudienst")
@@ -134,10 +136,18 @@ def _needs_unicode(texts) -> bool:
     return False
 
 
+class _Pdf(FPDF):
+    footer_text = ""
+    footer_family = "Helvetica"
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.footer_family, "", 8)
+        self.cell(0, 5, f"{self.footer_text} - pagina {self.page_no()} van {{nb}}", align="C")
+
+
 def render_pdf(data: dict, municipality_name: str, *, compress: bool = True, unicode_fonts=UNICODE_FONTS) -> bytes:
     """The startformulier as an A4 PDF."""
-    from fpdf import FPDF
-
     rows = [(FIELD_LABELS[k], field_text(k, data["fields"].get(k))) for k in FIELDS]
     category = CATEGORY_NAMES.get(data["category"], data["category"])
     domains = ", ".join(DOMAIN_NAMES.get(d, d) for d in data["domains"]) or "geen"
@@ -145,10 +155,10 @@ def render_pdf(data: dict, municipality_name: str, *, compress: bool = True, uni
     printed = local_time(datetime.now(timezone.utc))
     texts = [v for _, v in rows] + [data["hulpvraag"], data.get("wijk") or "", municipality_name]
 
-    pdf = FPDF(format="A4", unit="mm")
+    pdf = _Pdf(format="A4", unit="mm")
     pdf.set_compression(compress)
     pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_auto_page_break(True, margin=16)
     family = "Helvetica"
     if _needs_unicode(texts) and all(p.exists() for p in unicode_fonts):
         pdf.add_font("DejaVu", "", str(unicode_fonts[0]))
@@ -156,6 +166,7 @@ def render_pdf(data: dict, municipality_name: str, *, compress: bool = True, uni
         family = "DejaVu"
     else:
         pdf.core_fonts_encoding = "windows-1252"
+    pdf.footer_family = family
 
     def t(s: str) -> str:  # core fonts: what Windows-1252 cannot hold prints as "?"
         return s if family == "DejaVu" else s.encode("cp1252", "replace").decode("cp1252")
@@ -164,63 +175,59 @@ def render_pdf(data: dict, municipality_name: str, *, compress: bool = True, uni
     pdf.set_title(t(f"Startformulier {number}"))
     pdf.set_author(t(f"Sociaal Wijkteam {municipality_name}"))
     pdf.set_creator("kcc-triage")
+    pdf.footer_text = f"Startformulier {number}"
     pdf.add_page()
     width = pdf.epw
 
-    pdf.set_font(family, "", 10)
-    pdf.cell(width, 5, t(f"Gemeente {municipality_name} - Sociaal Wijkteam"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "B", 18)
-    pdf.cell(width, 11, "Startformulier", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(family, "", 11)
-    for label, value in (("Zaaknummer", number), ("Datum aanmelding", created), ("Afgedrukt op", printed)):
-        pdf.set_font(family, "B", 11)
-        pdf.cell(45, 6, label)
+    def pairs(items, label_width: float, lines: bool = True) -> None:
+        """Label (bold) and value side by side; a long value wraps and its row grows."""
         pdf.set_font(family, "", 11)
-        pdf.cell(width - 45, 6, t(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_draw_color(200, 200, 200)
+        with pdf.table(col_widths=(label_width, width - label_width), width=width, align="LEFT", text_align="LEFT",
+                       first_row_as_headings=False, line_height=5.2, padding=(0.6, 1, 0.6, 0),
+                       borders_layout="HORIZONTAL_LINES" if lines else "NONE") as table:
+            for label, value in items:
+                row = table.row()
+                row.cell(t(label), style=FontFace(emphasis="BOLD"))
+                row.cell(t(value))
 
     def heading(text: str) -> None:
-        pdf.ln(4)
+        pdf.ln(3)
         pdf.set_font(family, "B", 13)
-        pdf.cell(width, 8, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(width, 7, text, new_x="LMARGIN", new_y="NEXT")
         pdf.set_draw_color(120, 120, 120)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
         pdf.ln(1.5)
 
+    def paragraph(text: str, size: int = 11) -> None:
+        pdf.set_font(family, "", size)
+        pdf.multi_cell(width, size * 0.5 + 0.5, t(text), align="L", new_x="LMARGIN", new_y="NEXT")
+
+    paragraph(f"Gemeente {municipality_name} - Sociaal Wijkteam", 10)
+    pdf.set_font(family, "B", 18)
+    pdf.cell(width, 11, "Startformulier", new_x="LMARGIN", new_y="NEXT")
+    pairs((("Zaaknummer", number), ("Datum aanmelding", created), ("Afgedrukt op", printed)), 45, lines=False)
+
     heading("Gegevens van de inwoner")
-    for label, value in rows:
-        pdf.set_font(family, "B", 11)
-        y = pdf.get_y()
-        pdf.multi_cell(62, 6, t(label), new_x="RIGHT", new_y="TOP")
-        pdf.set_font(family, "", 11)
-        pdf.multi_cell(width - 62, 6, t(value), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_y(max(pdf.get_y(), y + 6))
+    pairs(rows, 62)
 
     heading("Toestemming")
-    pdf.set_font(family, "", 11)
-    pdf.multi_cell(width, 6, t(f"{CONSENT_QUESTION}: {CONSENT_NAMES.get(data['consent'], data['consent'])}"),
-                   new_x="LMARGIN", new_y="NEXT")
+    paragraph(f"{CONSENT_QUESTION}: {CONSENT_NAMES.get(data['consent'], data['consent'])}")
 
     heading("Hulpvraag")
-    pdf.set_font(family, "", 11)
-    pdf.multi_cell(width, 6, t(data["hulpvraag"] or NOT_FILLED), new_x="LMARGIN", new_y="NEXT")
+    paragraph(data["hulpvraag"] or NOT_FILLED)
 
     heading("Indeling")
-    pdf.set_font(family, "", 11)
-    for label, value in (("Soort vraag", category), ("Domeinen", domains), ("Wijk", data.get("wijk") or "onbekend")):
-        pdf.set_font(family, "B", 11)
-        pdf.cell(45, 6, label)
-        pdf.set_font(family, "", 11)
-        pdf.cell(width - 45, 6, t(value), new_x="LMARGIN", new_y="NEXT")
+    pairs((("Soort vraag", category), ("Domeinen", domains), ("Wijk", data.get("wijk") or "onbekend")), 45, lines=False)
 
-    pdf.ln(6)
-    pdf.set_font(family, "", 9)
-    pdf.multi_cell(width, 5, "Vertrouwelijk: dit formulier bevat persoonsgegevens. Verstuur het niet per e-mail; "
-                   "bewaar het alleen in het registratiesysteem van de gemeente.", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    paragraph("Vertrouwelijk: dit formulier bevat persoonsgegevens. Verstuur het niet per e-mail; "
+              "bewaar het alleen in het registratiesysteem van de gemeente.", 9)
     return bytes(pdf.output())
 
 
 # ------------------------------------------------------------------- routes
-class StartformulierOut(BaseModel):
+class StartformulierExport(BaseModel):
     case_number: str = Field(description="Zaaknummer, SWT-JJJJ-NNNNNN")
     category: str = Field(description="info_advies, enkelvoudig, meervoudig of crisis")
     domains: list[str]
@@ -234,19 +241,19 @@ class StartformulierOut(BaseModel):
     hulpvraag: str
 
 
-class StartformulierIn(BaseModel):
+class StartformulierChange(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict, description="Alleen de velden die veranderen; een lege "
                                    "waarde wist het veld. Namen en vormen zoals in labeling-guide.md.")
     consent: str | None = Field(None, description="ja, nee of onbekend")
     hulpvraag: str | None = None
 
 
-class FormErrorsOut(BaseModel):
+class StartformulierErrors(BaseModel):
     detail: str
     errors: dict[str, str] = Field(description="Per veld een foutmelding in het Nederlands")
 
 
-class DetailOut(BaseModel):
+class ConsoleError(BaseModel):
     detail: str
 
 
@@ -295,8 +302,8 @@ def pdf_file(request: Request, number: str, p: Principal = Depends(VIEWERS)) -> 
         "Content-Disposition": f'attachment; filename="startformulier-{number}.pdf"', "Cache-Control": "no-store"})
 
 
-@router.get("/api/cases/{number}/startformulier", response_model=StartformulierOut,
-            responses={404: {"model": DetailOut}}, tags=["startformulier"],
+@router.get("/api/cases/{number}/startformulier", response_model=StartformulierExport,
+            responses={404: {"model": ConsoleError}}, tags=["startformulier"],
             summary="Het startformulier van een zaak (export als JSON)")
 def json_export(request: Request, number: str, download: bool = False,
                 p: Principal = Depends(VIEWERS)) -> Response:
@@ -308,13 +315,13 @@ def json_export(request: Request, number: str, download: bool = False,
     headers = {"Cache-Control": "no-store"}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="startformulier-{number}.json"'
-    return JSONResponse(StartformulierOut(**data).model_dump(mode="json"), headers=headers)
+    return JSONResponse(StartformulierExport(**data).model_dump(mode="json"), headers=headers)
 
 
-@router.put("/api/cases/{number}/startformulier", response_model=StartformulierOut,
-            responses={404: {"model": DetailOut}, 409: {"model": DetailOut}, 422: {"model": FormErrorsOut}},
+@router.put("/api/cases/{number}/startformulier", response_model=StartformulierExport,
+            responses={404: {"model": ConsoleError}, 409: {"model": ConsoleError}, 422: {"model": StartformulierErrors}},
             tags=["startformulier"], summary="Het startformulier aanvullen of verbeteren")
-async def json_update(request: Request, number: str, body: StartformulierIn,
+async def json_update(request: Request, number: str, body: StartformulierChange,
                       p: Principal = Depends(VIEWERS)) -> Response:
     from ..store import CaseConflict
 
@@ -340,4 +347,4 @@ async def json_update(request: Request, number: str, body: StartformulierIn,
     if errors:
         return JSONResponse({"detail": "Het startformulier is niet opgeslagen: verbeter de velden.", "errors": errors},
                             status_code=422)
-    return JSONResponse(StartformulierOut(**data).model_dump(mode="json"))
+    return JSONResponse(StartformulierExport(**data).model_dump(mode="json"))
