@@ -18,6 +18,8 @@ sees counts only.
 
     weeks_ending(today, n)            the n ISO weeks up to and including today's (Europe/Amsterdam)
     weekly(rows, weeks, wijken)       the dashboard's series per week, and the totals
+                                      (= weekly_from_counts(tally(rows, weeks), ...): the console
+                                      gets the same counts from GROUP BY queries)
     pilot_tables(rows)                the pilot evaluation's two tables
     weekly_csv(...), report_csv(...)  the same as CSV for Dutch Excel (UTF-8 with BOM, ';')
 """
@@ -31,7 +33,8 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-__all__ = ["TZ", "Week", "weeks_ending", "local_date", "period_bounds", "weekly", "pilot_tables", "weekly_csv",
+__all__ = ["TZ", "Week", "weeks_ending", "local_date", "period_bounds", "week_bounds", "tally", "weekly",
+           "weekly_from_counts", "pilot_tables", "weekly_csv",
            "report_csv", "percent", "KANALEN", "CATEGORIES", "DOMAINS", "UNKNOWN_WIJK", "CHANNEL_ROWS", "NATURE_ROWS"]
 
 TZ = ZoneInfo("Europe/Amsterdam")
@@ -115,27 +118,60 @@ def percent(part: int, whole: int) -> float | None:
 # ------------------------------------------------------------------ dashboard
 def wijk_names(configured: Iterable[str], rows: Iterable[Mapping] = ()) -> list[str]:
     """The wijken to show: the configured ones (in order, once), any other
-    wijk found in the rows, and 'onbekend' last."""
+    wijk found in the rows (alphabetical), and 'onbekend' last."""
     out = list(dict.fromkeys(w for w in configured if w))
+    extra = sorted({r.get("wijk") for r in rows if r.get("wijk")} - set(out))
+    return [w for w in out + extra if w != UNKNOWN_WIJK] + [UNKNOWN_WIJK]
+
+
+def week_bounds(weeks: list[Week]) -> list[datetime]:
+    """The UTC instants where the weeks begin, and where the last one ends
+    (len(weeks) + 1): week i is [bounds[i], bounds[i + 1]). For a query."""
+    out = [period_bounds(w.start, w.start)[0] for w in weeks]
+    return out + [period_bounds(weeks[-1].end, weeks[-1].end)[1]] if weeks else []
+
+
+def tally(rows: Iterable[Mapping], weeks: list[Week]) -> dict:
+    """Count per-case rows into the shape ``weekly_from_counts`` reads (the
+    same shape the console's GROUP BY queries give):
+
+        {"main":    {(week index, kanaal, category, review, route): n},
+         "domains": {(week index, sorted tuple of the case's domains): n},
+         "wijk":    {(week index, wijk or None): n}}
+
+    Rows outside the weeks are left out. A case counts in the week it came in."""
+    index = {w.key: i for i, w in enumerate(weeks)}
+    main: dict = {}
+    doms: dict = {}
+    wijk: dict = {}
     for r in rows:
-        w = r.get("wijk")
-        if w and w not in out:
-            out.append(w)
-    return [w for w in out if w != UNKNOWN_WIJK] + [UNKNOWN_WIJK]
+        i = index.get(Week.of(local_date(r["created_at"])).key)
+        if i is None:
+            continue
+        k = (i, r.get("kanaal"), r.get("category"), r.get("review"), r.get("route"))
+        main[k] = main.get(k, 0) + 1
+        d = (i, tuple(sorted(set(r.get("domains") or ()))))
+        doms[d] = doms.get(d, 0) + 1
+        w = (i, r.get("wijk") or None)
+        wijk[w] = wijk.get(w, 0) + 1
+    return {"main": main, "domains": doms, "wijk": wijk}
 
 
 def weekly(rows: Iterable[Mapping], weeks: list[Week], wijken: Iterable[str] = ()) -> dict:
+    """The dashboard's series from per-case rows (see weekly_from_counts)."""
+    return weekly_from_counts(tally(rows, weeks), weeks, wijken)
+
+
+def weekly_from_counts(counts: dict, weeks: list[Week], wijken: Iterable[str] = ()) -> dict:
     """The dashboard's series: for each week (index as in ``weeks``) the
     number of questions, per kanaal, category, domain (a case counts once
     for each of its domains) and wijk (none: 'onbekend'); the KCC's reviews
     (accepted without correction, corrected; the agreement rate is accepted
     / (accepted + corrected), None for a week without reviews) and the
     auto-answer rate (route auto_answer / all, None for an empty week).
-    Rows outside the weeks are left out. A case counts in the week it came in."""
-    rows = list(rows)
-    index = {w.key: i for i, w in enumerate(weeks)}
+    ``counts``: as ``tally`` makes them."""
     n = len(weeks)
-    wijk_list = wijk_names(wijken, rows)
+    wijk_list = wijk_names(wijken, ({"wijk": w} for (_, w) in counts["wijk"]))
 
     def zeros() -> list[int]:
         return [0] * n
@@ -146,29 +182,28 @@ def weekly(rows: Iterable[Mapping], weeks: list[Week], wijken: Iterable[str] = (
     domain = {k: zeros() for k in DOMAINS}
     wijk = {k: zeros() for k in wijk_list}
     other = {"kanaal": zeros(), "category": zeros()}
-    for r in rows:
-        i = index.get(Week.of(local_date(r["created_at"])).key)
-        if i is None:
+    for (i, k, c, rv, route), m in counts["main"].items():
+        if not 0 <= i < n:
             continue
-        total[i] += 1
-        k = r.get("kanaal")
-        (kanaal[k] if k in kanaal else other["kanaal"])[i] += 1
-        c = r.get("category")
-        (category[c] if c in category else other["category"])[i] += 1
-        for d in set(r.get("domains") or ()):
-            if d in domain:
-                domain[d][i] += 1
-        w = r.get("wijk") or UNKNOWN_WIJK
-        wijk.setdefault(w, zeros())[i] += 1
-        rv = r.get("review")
+        total[i] += m
+        (kanaal[k] if k in kanaal else other["kanaal"])[i] += m
+        (category[c] if c in category else other["category"])[i] += m
         if rv == "accepted":
-            accepted[i] += 1
-            reviewed[i] += 1
+            accepted[i] += m
+            reviewed[i] += m
         elif rv == "corrected":
-            corrected[i] += 1
-            reviewed[i] += 1
-        if r.get("route") == "auto_answer":
-            auto[i] += 1
+            corrected[i] += m
+            reviewed[i] += m
+        if route == "auto_answer":
+            auto[i] += m
+    for (i, ds), m in counts["domains"].items():
+        if 0 <= i < n:
+            for d in set(ds):
+                if d in domain:
+                    domain[d][i] += m
+    for (i, w), m in counts["wijk"].items():
+        if 0 <= i < n:
+            wijk[w or UNKNOWN_WIJK][i] += m
     if any(other["kanaal"]):
         kanaal["overig"] = other["kanaal"]
     if any(other["category"]):
@@ -203,6 +238,8 @@ def pilot_tables(rows: Iterable[Mapping]) -> dict:
        each met indicatie (indicatie is True: ticked by the bureaudienst at
        closing) and zonder (everything else, also cases not closed yet); crisis.
 
+    A row may stand for several cases with the same values: ``n`` (default 1).
+
     Returns {"channels": [(key, name, n)], "nature": [(key, name, n)],
     "total", "open_without": enkelvoudig/meervoudig not closed yet (counted
     as zonder indicatie)}. A row 'overig' is added only when some case fits
@@ -211,23 +248,24 @@ def pilot_tables(rows: Iterable[Mapping]) -> dict:
     na = {k: 0 for k, _ in NATURE_ROWS}
     other_ch = other_na = open_without = total = 0
     for r in rows:
-        total += 1
+        m = r.get("n", 1)
+        total += m
         if r.get("aanmelder") == "partner":
-            ch["partners"] += 1
+            ch["partners"] += m
         elif r.get("kanaal") in _KANAAL_ROW:
-            ch[_KANAAL_ROW[r["kanaal"]]] += 1
+            ch[_KANAAL_ROW[r["kanaal"]]] += m
         else:
-            other_ch += 1
+            other_ch += m
         c = r.get("category")
         if c in ("enkelvoudig", "meervoudig"):
             met = r.get("indicatie") is True
-            na[f"{c}_{'met' if met else 'zonder'}"] += 1
+            na[f"{c}_{'met' if met else 'zonder'}"] += m
             if not met and r.get("status") != "closed":
-                open_without += 1
+                open_without += m
         elif c in na:
-            na[c] += 1
+            na[c] += m
         else:
-            other_na += 1
+            other_na += m
     channels = [(k, name, ch[k]) for k, name in CHANNEL_ROWS]
     nature = [(k, name, na[k]) for k, name in NATURE_ROWS]
     if other_ch:
