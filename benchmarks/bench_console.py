@@ -3,9 +3,9 @@ as the role it is for, on a store with 10,000 cases (benchmarks/seed_cases.py).
 
 Routes are read from the app (every GET route with a ``require(...)``
 dependency), so new pages are measured without changing this file. Path
-parameters get a real case number the role may see. Routes with a
-``status`` filter are measured with ``status=closed`` and ``status=alle``
-too (the largest lists). The time is the app's own, from the Server-Timing
+parameters get a real case number the role may see. Routes with a list
+filter, period or page are measured with the widest values too (WIDE:
+``status=closed``, ``tab=gesloten``, ``weken=52``, ``page=20`` ...). The time is the app's own, from the Server-Timing
 header the console sets on every response (``app;dur=<ms>``); the time the
 client saw (in-process, no network) is printed beside it.
 
@@ -37,6 +37,9 @@ ROLES = ("kcc", "bureaudienst", "beheer")
 CASE_PARAMS = ("number", "nummer", "case", "case_number", "zaak", "zaaknummer")
 PASSWORDS = {r: f"{r}-bench-wachtwoord-1" for r in ROLES}
 LIMIT_MS = 200.0
+# query values that make a list or report as large as it gets (unknown values are ignored by the pages)
+WIDE = {"status": ("closed", "alle"), "tab": ("aangenomen", "gesloten"), "weken": ("52",), "van": ("2000-01-01",),
+        "page": ("20",), "pagina": ("20",)}
 TIMING_RX = re.compile(r"dur=([0-9.]+)")
 
 
@@ -91,8 +94,8 @@ def targets(app) -> list[Target]:
     for path, roles, query in get_routes(app):
         for role in roles:
             out.append(Target(path, role))
-            if "status" in query:
-                out += [Target(path, role, (("status", "closed"),)), Target(path, role, (("status", "alle"),))]
+            for name in query:  # the widest lists as well
+                out += [Target(path, role, ((name, v),)) for v in WIDE.get(name, ())]
     return out
 
 

@@ -243,6 +243,8 @@ class World:
             self.clients[role] = console.client(role)
 
     def _place(self, m: Marked) -> None:
+        # a correction whose old and new values hold the name (reports of corrections must not show them)
+        self.store.update_startformulier(m.number, "test", fields={"naam": f"A. {m.name}"})
         c = self.case(m.number)
         if c.queue != m.queue:
             if m.queue == "bureaudienst":
@@ -350,21 +352,29 @@ def _send(client, route: Route, url: str, *, csrf: str | None, body: dict | None
     return client.request(route.method, url, data=data, headers=headers, **kw)
 
 
+FILTER_VALUES = {
+    "status": STATUS_VALUES[1:], "kanaal": ("email", "phone", "chat"), "channel": ("email", "phone", "chat"),
+    "category": ("info_advies", "enkelvoudig", "meervoudig", "crisis"), "tab": ("nieuw", "aangenomen", "gesloten", "alle"),
+    "page": ("2",), "pagina": ("2",), "weken": ("52",), "van": ("2000-01-01",), "tot": ("2999-12-31",),
+    "download": ("1",),
+}
+
+
 def query_variants(route: Route, hidden: list[Marked]) -> list[tuple[dict, str | None]]:
-    """Query strings to try on a GET route: its list filters and, for search
-    parameters, every marker value of the cases the reader may not see."""
+    """Query strings to try on a GET route: no query; its list filters
+    (widest values); for search parameters every marker value of the cases
+    the reader may not see; for case-number parameters (and ``crisis``) their
+    numbers; any other parameter gets those numbers and words too."""
     out: list[tuple[dict, str | None]] = [({}, None)]
     for q in route.query:
-        if q == "status":
-            out += [({q: v}, None) for v in STATUS_VALUES if v]
-        elif q in ("kanaal", "channel"):
-            out += [({q: v}, None) for v in ("email", "phone", "chat")]
-        elif q in ("page", "pagina"):
-            out += [({q: "2"}, None)]
+        if q in FILTER_VALUES:
+            out += [({q: v}, None) for v in FILTER_VALUES[q]]
         elif q in SEARCH_PARAMS:
             out += [({q: v}, v) for m in hidden for v in m.values().values()]
-        elif q in CASE_PARAMS or "number" in q:
+        elif q in CASE_PARAMS or "number" in q or q == "crisis":
             out += [({q: m.number}, None) for m in hidden]
+        else:
+            out += [({q: m.number}, None) for m in hidden] + [({q: m.word}, m.word) for m in hidden]
     return out
 
 
