@@ -576,6 +576,40 @@ def test_right_role_sees_its_own_marked_cases(world):
         assert shown.get(who), f"no case page of {who} showed a marker of its own cases: the leak check sees nothing"
 
 
+def test_every_view_of_a_case_is_an_audit_event(world):
+    """Every GET route that shows a case (page, API, export) writes an audit
+    event for that case with the reader as actor, and no event holds the
+    case's data (docs/privacy.md promises both)."""
+    from triage.store import Event
+
+    def events(case_id: int, actor: str) -> int:
+        with world.store.session() as s:
+            return s.exec(select(func.count()).select_from(Event).where(Event.case_id == case_id,
+                                                                        Event.actor == actor)).one()
+
+    silent, checked = [], 0
+    for route in world.routes:
+        if route.kind != "http" or route.method != "GET" or not route.roles or not route.case_param:
+            continue
+        for who in route.roles:
+            for m in world.visible_marked(who):
+                case_id = world.case(m.number).id
+                before = events(case_id, who)
+                url, _ = fill(route, m.number)
+                r = world.client(who).get(url)
+                if r.status_code != 200:
+                    continue
+                checked += 1
+                if events(case_id, who) <= before:
+                    silent.append(f"GET {url} as {who}")
+    assert checked > 0
+    assert not silent, f"views of a case without an audit event: {silent}"
+    with world.store.session() as s:
+        details = [str(e.detail) for e in s.exec(select(Event)).all()]
+    found = [f for d in details for f in leaks(d, world.marked)]
+    assert not found, f"audit events hold case data: {found}"
+
+
 def test_public_routes_hold_no_case_data(world):
     c = world.client(None)
     checked = 0
