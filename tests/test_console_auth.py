@@ -75,7 +75,7 @@ def test_events_for_login_and_logout(console):
     c.post("/logout", data={"csrf": c.csrf})
     with console.store.session() as s:
         actions = [e.action for e in s.exec(select(Event).where(Event.actor == "bureaudienst")).all()]
-    assert actions[-2:] == ["login", "logout"]
+    assert [a for a in actions if a in ("login", "logout")][-2:] == ["login", "logout"]
 
 
 def test_login_page_tells_how_to_make_the_first_account(tmp_path, triage):

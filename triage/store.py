@@ -924,6 +924,8 @@ class Store:
             if c.queue != "kcc":
                 raise CaseConflict("Deze zaak ligt al bij de bureaudienst.")
             c.queue, c.route = "bureaudienst", ("crisis" if c.category == "crisis" else "bureaudienst")
+            if c.priority is None:
+                c.priority = "spoed" if c.category == "crisis" else "normaal"
             c.review, c.reviewed_by, c.reviewed_at = "forwarded", actor, utcnow()
             if c.status == "answered":
                 c.status = "open"
@@ -1014,7 +1016,9 @@ class Store:
         def fn(s, c):
             if c.queue != "bureaudienst":
                 raise CaseConflict("Deze zaak ligt niet bij de bureaudienst.")
-            if c.status in ("accepted", "closed"):
+            if c.status == "closed":
+                raise CaseConflict("Deze zaak is al gesloten.")
+            if c.status == "accepted":
                 who = f" door {c.accepted_by}" if c.accepted_by else ""
                 raise CaseConflict(f"Deze zaak is al aangenomen{who}.")
             c.status, c.accepted_by, c.accepted_at, c.assigned_to = "accepted", actor, utcnow(), assigned_to.strip()[:100]
@@ -1036,10 +1040,14 @@ class Store:
             s.add(Event(actor=actor, action="case_returned", case_id=c.id, detail={}))
         return self._change(number, fn)
 
-    def finish_case(self, number: str, actor: str, *, indicatie: bool | None = None) -> Case:
+    def finish_case(self, number: str, actor: str, *, indicatie: bool | None = None, queue: str | None = None) -> Case:
         """Close a case (bureaudienst after the hand-over, or the KCC after
-        an answer). ``indicatie``: the pilot report's 'with indication'."""
+        an answer). ``indicatie``: the pilot report's 'with indication'.
+        ``queue``: close only while the case is in this queue (checked in
+        the same transaction, so a colleague's move in between wins)."""
         def fn(s, c):
+            if queue is not None and c.queue != queue:
+                raise CaseConflict("Deze zaak is intussen verplaatst en ligt niet meer bij u.")
             if c.status == "closed":
                 raise CaseConflict("Deze zaak is al gesloten.")
             c.status, c.closed_at, c.indicatie = "closed", utcnow(), indicatie

@@ -154,7 +154,7 @@ def give_back(store: Store, number: str, actor: str, remark: str) -> Case:
 
 def close(store: Store, number: str, actor: str, indicatie: bool) -> Case:
     visible_case(store, "bureaudienst", number)
-    return store.finish_case(number, actor, indicatie=indicatie)
+    return store.finish_case(number, actor, indicatie=indicatie, queue="bureaudienst")
 
 
 # -------------------------------------------------------------------- pages

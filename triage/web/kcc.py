@@ -434,7 +434,7 @@ def _close(store, number: str, actor: str) -> Case:
     if c.status != "answered" and c.category != "info_advies":
         raise CaseConflict("Het KCC sluit alleen een beantwoorde vraag of een informatievraag. "
                            "Stuur een hulpvraag door naar de bureaudienst.")
-    return store.finish_case(number, actor)
+    return store.finish_case(number, actor, queue="kcc")
 
 
 @router.post("/kcc/zaak/{number}/sluiten", include_in_schema=False)
