@@ -2,7 +2,7 @@
 middle of every conversation.
 
 Starts `triage serve` as it runs in production (its own process, SQLite file
-by default or --db-url, SMTP off), opens N WebSocket conversations at once
+by default or --db-url, SMTP on a free port, TRIAGE_WORKERS worker processes), opens N WebSocket conversations at once
 (`websockets` client) that each walk a support need through the
 startformulier; the time from sending a message to the turn's "done" frame
 is the reply latency. Halfway, the server is stopped (SIGTERM) and started
@@ -15,7 +15,9 @@ at the question it was at.
 (each pause drawn uniformly from 0.5x to 1.5x; 0: every conversation sends its
 next message the moment it has the reply, a worst case).
 
-Prints p50/p95/p99 latency and the number of conversations lost.
+Prints p50/p95/p99 latency, the number of conversations lost, and the CPU
+time the server process and this client used per message (both run on the
+same machine: on 2 cores they share them).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -45,9 +48,9 @@ BEFORE = [SUPPORT, "Jan de Vries", "06 12345678"]
 AFTER = ["1781 AB 12", "ja", "ja", "ochtend", "ja"]
 
 
-def start_server(tmp: Path, port: int, db_url: str | None) -> subprocess.Popen:
-    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp), "TRIAGE_HTTP_PORT": str(port), "TRIAGE_SMTP_ENABLED": "false",
-           "TRIAGE_WORKERS": "0", "TRIAGE_CHAT_RATE_LIMIT": "1000"}
+def start_server(tmp: Path, port: int, db_url: str | None, workers: int, smtp_port: int) -> subprocess.Popen:
+    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp), "TRIAGE_HTTP_PORT": str(port), "TRIAGE_SMTP_PORT": str(smtp_port),
+           "TRIAGE_WORKERS": str(workers), "TRIAGE_CHAT_RATE_LIMIT": "1000"}
     if db_url:
         env["TRIAGE_DB_URL"] = db_url
     log = open(tmp / "serve.log", "ab")
@@ -92,6 +95,37 @@ async def conversation(url: str, texts: list[str], latencies: list[float], sessi
         return session, history, last
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of a running process and of its child
+    processes (the triage workers), from Linux /proc."""
+    def stat(p: str) -> list[str]:
+        return Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        own = stat(str(pid))
+    except OSError:
+        return float("nan"), float("nan")
+    children = 0.0
+    for p in os.listdir("/proc"):
+        if p.isdigit() and p != str(pid):
+            try:
+                f = stat(p)
+            except OSError:
+                continue
+            if f[1] == str(pid):  # parent pid
+                children += int(f[11]) + int(f[12])
+    return (int(own[11]) + int(own[12])) / tick, children / tick
+
+
+def stop_server(proc: subprocess.Popen) -> tuple[float, float]:
+    """SIGTERM, wait; the CPU seconds used just before it stops."""
+    used = cpu_seconds(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    return used
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -99,20 +133,32 @@ def pct(values: list[float], p: float) -> float:
 
 async def main_async(args) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-chat-"))
-    port = free_port()
+    port, smtp_port = free_port(), free_port()
     url = f"ws://127.0.0.1:{port}/chat/ws"
-    proc = start_server(tmp, port, args.db_url)
+    proc = start_server(tmp, port, args.db_url, args.workers, smtp_port)
     latencies: list[float] = []
+    server_cpu = [0.0, 0.0]
+    client0 = resource.getrusage(resource.RUSAGE_SELF)
+
+    def add_cpu(before: tuple[float, float], after: tuple[float, float]) -> None:
+        server_cpu[0] += after[0] - before[0]
+        server_cpu[1] += after[1] - before[1]
+
     try:
+        cpu0 = cpu_seconds(proc.pid)  # start-up (model loading) is not counted
         first = await asyncio.gather(*[conversation(url, BEFORE, latencies, think=args.think) for _ in range(args.conversations)])
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        proc = start_server(tmp, port, args.db_url)
+        add_cpu(cpu0, stop_server(proc))
+        proc = start_server(tmp, port, args.db_url, args.workers, smtp_port)
+        cpu0 = cpu_seconds(proc.pid)
         second = await asyncio.gather(*[conversation(url, AFTER, latencies, session=s, think=args.think)
                                        for s, _, _ in first])
+        add_cpu(cpu0, stop_server(proc))
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=60)
+    client1 = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
     lost = 0
     for (session, history, last) in second:
         texts = [m["text"] for m in history if m["role"] == "inwoner"]
@@ -120,10 +166,13 @@ async def main_async(args) -> int:
         if texts[-len(BEFORE):] != BEFORE or not (done and done[-1]):
             lost += 1
     ms = [x * 1000 for x in latencies]
-    print(f"conversations at once: {args.conversations}, think time {args.think} s, messages: {len(ms)}")
+    print(f"conversations at once: {args.conversations}, think time {args.think} s, workers {args.workers}, "
+          f"messages: {len(ms)}")
     print(f"reply latency p50 {statistics.median(ms):.1f} ms, p95 {pct(ms, 95):.1f} ms, p99 {pct(ms, 99):.1f} ms, "
           f"max {max(ms):.1f} ms")
     print(f"conversations lost across the restart: {lost}")
+    print(f"CPU per message: server {server_cpu[0] / len(ms) * 1000:.1f} ms, its worker processes "
+          f"{server_cpu[1] / len(ms) * 1000:.1f} ms, this client {client_cpu / len(ms) * 1000:.1f} ms")
     return 0 if lost == 0 else 1
 
 
@@ -132,6 +181,8 @@ def main() -> int:
     ap.add_argument("--conversations", type=int, default=50)
     ap.add_argument("--think", type=float, default=2.0)
     ap.add_argument("--db-url", default=None)
+    ap.add_argument("--workers", type=int, default=2,
+                    help="TRIAGE_WORKERS: worker processes for triage (mail and chat), as in production; 0: none")
     return asyncio.run(main_async(ap.parse_args()))
 
 

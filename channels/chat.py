@@ -16,18 +16,30 @@ was stored but not handled (a crash in between) is handled before the next
 one of the same conversation.
 
 Messages of one conversation are handled one at a time (a lock per
-conversation in this process); different conversations run in parallel.
+conversation in this process); different conversations run in parallel. On
+SQLite the chat's database work takes turns on one lock in this process (the
+conversation engine and triage run outside it): SQLite has one writer at a
+time, the store begins every transaction, reads too, with BEGIN IMMEDIATE,
+and a connection that finds the database locked sleeps in steps of up to
+100 ms before it looks again, which made replies slow and unfair when many
+conversations wrote at once. Whether a conversation may hold a message
+stored but not handled is asked of the store only for its first message in
+this process or after a message failed; after that this process knows.
 Log lines hold channel, steps and counts, never text or chat ids.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from triage.conversation import ConversationState, Engine, fill_case_number
@@ -39,7 +51,52 @@ __all__ = ["ChatService", "ChatOpened", "ChatReply", "MAX_STORED_CHARS"]
 
 # a message longer than the engine reads is refused by it; this much is kept
 MAX_STORED_CHARS = 100_000
-_LOCKS = 64
+_MAX_KNOWN_CLEAN = 100_000
+_CONV = Conversation.__table__
+_CONVERSATION_QUERY = select(_CONV.c.id, _CONV.c.state, _CONV.c.case_id, _CONV.c.since_message_id, _CONV.c.status).where(
+    _CONV.c.kanaal == bindparam("kanaal"), _CONV.c.external_id == bindparam("external_id"))
+_SQLITE_CONVERSATION_SQL = ("SELECT id, state, case_id, since_message_id, status FROM conversation "
+                            "WHERE kanaal = ? AND external_id = ?")
+# one lock per SQLite store, shared by every ChatService on it
+_SQLITE_LOCKS: "weakref.WeakKeyDictionary[Store, threading.Lock]" = weakref.WeakKeyDictionary()
+_SQLITE_LOCKS_GUARD = threading.Lock()
+
+
+def _db_lock(store: Store) -> contextlib.AbstractContextManager:
+    if not store.url.startswith("sqlite"):
+        return contextlib.nullcontext()  # PostgreSQL: row locks, writers run side by side
+    with _SQLITE_LOCKS_GUARD:
+        lock = _SQLITE_LOCKS.get(store)
+        if lock is None:
+            lock = _SQLITE_LOCKS[store] = threading.Lock()
+    return lock
+
+
+class _KeyedLocks:
+    """One lock per key, kept only while someone holds or waits for it (a
+    fixed set of hashed locks made unrelated conversations wait for each
+    other)."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._locks: dict[tuple, list] = {}  # key -> [lock, holders and waiters]
+
+    @contextlib.contextmanager
+    def hold(self, key: tuple):
+        with self._guard:
+            entry = self._locks.get(key)
+            if entry is None:
+                entry = self._locks[key] = [threading.Lock(), 0]
+            entry[1] += 1
+        entry[0].acquire()
+        try:
+            yield
+        finally:
+            entry[0].release()
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._locks[key]
 
 
 @dataclass
@@ -64,10 +121,15 @@ class ChatService:
         self.store = store
         self.engine = engine or Engine(triage, max_chars=max_chars, rate_limit=rate_limit, rate_window=rate_window)
         self.clock = clock
-        self._locks = [threading.Lock() for _ in range(_LOCKS)]
+        self._locks = _KeyedLocks()
+        self._sqlite = store.url.startswith("sqlite")
+        self._db = _db_lock(store)
+        # conversations whose every stored message was handled, as far as this
+        # process knows (it handled them): no need to ask the store
+        self._clean: set[tuple[str, str]] = set()
 
-    def _lock(self, kanaal: str, external_id: str) -> threading.Lock:
-        return self._locks[hash((kanaal, external_id)) % _LOCKS]
+    def _lock(self, kanaal: str, external_id: str):
+        return self._locks.hold((kanaal, external_id))
 
     # ------------------------------------------------------------------
     def open(self, kanaal: str, external_id: str, language: str | None = None) -> ChatOpened:
@@ -78,29 +140,36 @@ class ChatService:
 
     def resume(self, kanaal: str, external_id: str) -> ChatOpened | None:
         """The stored conversation, or None when there is none to resume."""
-        conv = self.store.conversation(kanaal, external_id)
+        conv = self._conversation(kanaal, external_id)
         if conv is None or not conv.state:
             return None
         st = ConversationState.from_dict(conv.state)
         return ChatOpened([], list(st.transcript), True, st.case_number)
 
-    def _open(self, kanaal: str, external_id: str, language: str | None, conv: Conversation | None = None,
-              loaded: bool = False) -> ChatOpened:
-        if not loaded:
-            conv = self.store.conversation(kanaal, external_id)
+    def _open(self, kanaal: str, external_id: str, language: str | None) -> ChatOpened:
+        return self._start(kanaal, external_id, language, self._conversation(kanaal, external_id))[0]
+
+    def _start(self, kanaal: str, external_id: str, language: str | None,
+               conv: Conversation | None) -> tuple[ChatOpened, Conversation, ConversationState]:
+        """Greet a new (or wiped) conversation; resume a stored one. Returns
+        what the resident sees, the conversation row and its state."""
         if conv is not None and conv.state:
             st = ConversationState.from_dict(conv.state)
-            return ChatOpened([], list(st.transcript), True, st.case_number)
+            return ChatOpened([], list(st.transcript), True, st.case_number), conv, st
         state, greeting = self.engine.start(f"{kanaal}:{external_id}", kanaal, language=language, now=self.clock())
         if conv is None:
-            conv, created = self.store.create_conversation(kanaal, external_id, state.to_dict())
+            with self._db:
+                conv, created = self.store.create_conversation(kanaal, external_id, state.to_dict())
             if not created and conv.state:  # started elsewhere at the same moment
                 st = ConversationState.from_dict(conv.state)
-                return ChatOpened([], list(st.transcript), True, st.case_number)
+                return ChatOpened([], list(st.transcript), True, st.case_number), conv, st
+            if created:  # nothing stored for it yet
+                self._note_clean((kanaal, external_id))
         else:  # the conversation was wiped by retention: start afresh
-            self.store.record_chat_turn(conv.id, None, state, [])
+            with self._db:
+                state = self.store.record_chat_turn(conv.id, None, state, []).state
         log.info("%s conversation started", kanaal)
-        return ChatOpened(greeting)
+        return ChatOpened(greeting), conv, state
 
     def handle(self, kanaal: str, external_id: str, text: str, *, key: str | None = None,
                language: str | None = None) -> ChatReply:
@@ -108,24 +177,36 @@ class ChatService:
         message (Telegram update id); a message delivered twice is handled
         once (the second time: no replies, ``duplicate``)."""
         text = text if isinstance(text, str) else ""
+        ident = (kanaal, external_id)
         with self._lock(kanaal, external_id):
-            conv = self.store.conversation(kanaal, external_id)
+            # known clean unless this message fails half-way (then the store is asked next time)
+            clean = ident in self._clean
+            self._clean.discard(ident)
+            conv = self._conversation(kanaal, external_id)
             replies: list[str] = []
             if conv is None or not conv.state:
-                replies += self._open(kanaal, external_id, language, conv, loaded=True).replies
-                conv = self.store.conversation(kanaal, external_id)
-            rec, duplicate = self.store.save_chat_message(conv, text[:MAX_STORED_CHARS], key or uuid.uuid4().hex)
+                opened, conv, state = self._start(kanaal, external_id, language, conv)
+                replies += opened.replies
+                clean = ident in self._clean
+            else:
+                state = ConversationState.from_dict(conv.state)
+            with self._db:
+                rec, duplicate = self.store.save_chat_message(conv, text[:MAX_STORED_CHARS], key or uuid.uuid4().hex)
             if duplicate and rec.status != "chat":
                 log.info("%s message delivered twice: handled once", kanaal)
-                return ChatReply([], self.store.case_number(conv.case_id), True)
-            state = ConversationState.from_dict(conv.state)
+                if clean:
+                    self._note_clean(ident)
+                with self._db:
+                    number = self.store.case_number(conv.case_id)
+                return ChatReply([], number, True)
             # a message stored before a crash but never handled goes first
-            for earlier in self._unhandled(conv, before=rec.id):
+            for earlier in ([] if clean else self._unhandled(conv, before=rec.id)):
                 state, out = self._turn(conv, state, earlier.id, earlier.inhoud or "")
                 replies += out.replies
             state, out = self._turn(conv, state, rec.id, text)
             out.replies = replies + out.replies
             out.duplicate = duplicate
+            self._note_clean(ident)
             return out
 
     def error_text(self, language: str = "nl") -> str:
@@ -141,8 +222,41 @@ class ChatService:
                 f"Denkt u aan zelfmoord? Bel 113 via {v.get('zelfmoordpreventie_telefoon', '')}.")
 
     # ------------------------------------------------------------------
+    def _note_clean(self, ident: tuple[str, str]) -> None:
+        if len(self._clean) >= _MAX_KNOWN_CLEAN:  # forgetting only costs a query
+            self._clean.clear()
+        self._clean.add(ident)
+
+    def _conversation(self, kanaal: str, external_id: str) -> Conversation | None:
+        """The stored conversation (a detached row), read with one plain
+        statement (the ORM's query costs four times as much, on every
+        message). On SQLite the read runs outside a transaction: in WAL mode
+        it needs no lock and waits for no writer, where a store session would
+        begin with BEGIN IMMEDIATE and queue behind every write."""
+        if self._sqlite:
+            raw = self.store.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                cur.execute(_SQLITE_CONVERSATION_SQL, (kanaal, external_id))
+                row = cur.fetchone()
+                cur.close()
+            finally:
+                raw.close()
+            if row is None:
+                return None
+            return Conversation(id=row[0], kanaal=kanaal, external_id=external_id,
+                                state=json.loads(row[1]) if row[1] else {}, case_id=row[2],
+                                since_message_id=row[3], status=row[4])
+        with self.store.engine.connect() as conn:
+            row = conn.execute(_CONVERSATION_QUERY, {"kanaal": kanaal, "external_id": external_id}).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Conversation(id=m["id"], kanaal=kanaal, external_id=external_id, state=m["state"] or {},
+                            case_id=m["case_id"], since_message_id=m["since_message_id"], status=m["status"])
+
     def _unhandled(self, conv: Conversation, before: int) -> list[InboundRecord]:
-        with self.store.session() as s:
+        with self._db, self.store.session() as s:
             return list(s.exec(select(InboundRecord).where(
                 InboundRecord.kanaal == "chat", InboundRecord.channel_message_id == f"{conv.kanaal}:{conv.external_id}",
                 InboundRecord.status == "chat", InboundRecord.id < before).order_by(InboundRecord.id)).all())
@@ -150,7 +264,8 @@ class ChatService:
     def _turn(self, conv: Conversation, state: ConversationState, message_id: int,
               text: str) -> tuple[ConversationState, ChatReply]:
         new_state, replies, actions = self.engine.handle(state, text, now=self.clock())
-        turn = self.store.record_chat_turn(conv.id, message_id, new_state, actions)
+        with self._db:
+            turn = self.store.record_chat_turn(conv.id, message_id, new_state, actions)
         if turn.case_number:
             replies = fill_case_number(replies, turn.case_number)
         kinds = [a["type"] for a in actions]
