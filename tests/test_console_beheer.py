@@ -416,12 +416,12 @@ def test_model_page_compares_activates_refuses_and_rolls_back(console):
     assert r.status_code == 200
     page = r.text
     assert text_of(page, "actieve-versie") == "meegeleverd"
-    assert f"Versie {good}" in page and f"Versie {low}" in page and "<strong>17</strong> verbeterde zaken" in page
+    assert f"Versie {good}" in page and f"Versie {low}" in page and "<strong>17 verbeterde zaken</strong>" in page
     table = page.split(f'id="cijfers-{good}"')[1].split("</table>")[0]
     shipped = json.loads((REPO / "models" / "metrics.json").read_text())
     assert "Macro-F1" in table and "Crisis herkend" in table and "Domeinen (F1)" in table and "Goed ingedeeld" in table
     assert f"{shipped['macro_f1'] * 100:.1f}%".replace(".", ",") in table  # the active model beside it
-    assert "+1,2%" in table
+    assert ">+1,2<" in table  # procentpunt
     assert "minstens 95,0%" in page  # the low one's reason, shown before any click
     assert text_of(page, "verbeterde-zaken") == "0"
     assert "Er is geen eerder model" in page
@@ -464,7 +464,7 @@ def test_training_needs_the_button_and_the_csrf_token(console, scenario):
     assert r.status_code == 403
     assert console.service.retrain.status() == {"state": "idle"}
     r = c.get("/beheer/model/status", headers={"HX-Request": "true"})
-    assert "Er loopt nu geen training" in r.text and r.headers.get("hx-refresh") == "true"
+    assert "Er loopt nu geen training" in r.text and r.headers.get("hx-redirect") == "/beheer/model"
     assert "hx-trigger" not in r.text  # nothing to poll
 
 

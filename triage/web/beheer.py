@@ -84,7 +84,6 @@ DETAIL_NAMES = {
 }
 
 DONE = {
-    "training": "De training is gestart. Dit duurt een paar minuten; u kunt intussen gewoon doorwerken.",
     "geactiveerd": "Versie {versie} is nu actief. Nieuwe vragen worden vanaf nu met dit model ingedeeld.",
     "teruggedraaid": "Het model is teruggedraaid. Versie {versie} is nu actief.",
 }
@@ -402,7 +401,7 @@ def _metric_rows(mine: dict | None, active: dict | None) -> list[dict]:
         diff = None if a is None or b is None else a - b
         rows.append({"key": key, "name": name, "why": why, "mine": _pct(a, 1), "active": _pct(b, 1),
                      "diff": "–" if diff is None else ("gelijk" if abs(diff) < 0.0005 else
-                                                       f"{'+' if diff > 0 else '−'}{_pct(abs(diff), 1)}"),
+                                                       f"{'+' if diff > 0 else '−'}{abs(diff) * 100:.1f}".replace(".", ",")),
                      "worse": diff is not None and diff < -0.0005})
     return rows
 
@@ -481,13 +480,13 @@ def model_page(request: Request, gedaan: str = "", versie: str = "", p: Principa
 @router.get("/beheer/model/status", response_class=HTMLResponse, include_in_schema=False)
 def model_status(request: Request, p: Principal = Depends(ROLE)) -> HTMLResponse:
     """The status block; htmx asks for it every 2 s while a training runs.
-    When it has ended, the whole page is loaded again (HX-Refresh) to show
+    When it has ended, the model page is loaded again (HX-Redirect) to show
     the new version beside the active one."""
     svc = _service(request)
     st = svc.retrain.status() if svc.retrain is not None else {"state": "idle"}
     resp = render(request, "beheer/_model_status.html", {"job": _job_view(st)})
     if request.headers.get("hx-request") and st.get("state") != "running":
-        resp.headers["HX-Refresh"] = "true"
+        resp.headers["HX-Redirect"] = "/beheer/model"
     return resp
 
 
@@ -504,7 +503,7 @@ def model_train(request: Request, start: str = Form(""), p: Principal = Depends(
     except ModelError as exc:
         return _model_page(request, error=str(exc), status_code=409)
     svc.store.audit(p.username, "model_training_started", detail={})
-    return RedirectResponse("/beheer/model?gedaan=training", status_code=303)
+    return RedirectResponse("/beheer/model#kop-trainen", status_code=303)  # the status block says it runs
 
 
 @router.post("/beheer/model/activeren", response_class=HTMLResponse, include_in_schema=False)
