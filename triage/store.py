@@ -468,7 +468,10 @@ class Store:
                             domains=list(result.domains), confidence=result.confidence, route=result.route or "kcc_review",
                             priority=result.priority, destination=result.destination, answer_id=result.answer_id,
                             reasons=list(result.reasons), afzender=msg.afzender, wijk=result.wijk,
-                            related_case_id=related.id if related else None, queue=queue_for(result.route),
+                            related_case_id=related.id if related else None,
+                            # a phone note stays with the agent who typed it until the agent accepts
+                            # or forwards the route (crisis goes to the bureaudienst at once)
+                            queue="kcc" if msg.kanaal == "phone" and result.route != "crisis" else queue_for(result.route),
                             status="answered" if result.route == "auto_answer" else "open")
                 s.add(case)
                 s.flush()
@@ -1052,21 +1055,6 @@ class Store:
                 raise CaseConflict("Deze zaak is al gesloten.")
             c.status, c.closed_at, c.indicatie = "closed", utcnow(), indicatie
             s.add(Event(actor=actor, action="case_closed", case_id=c.id, detail={"indicatie": indicatie}))
-        return self._change(number, fn)
-
-    def hold_for_kcc(self, number: str, actor: str) -> Case:
-        """KCC: a phone note the agent has just typed stays in the KCC queue
-        while the agent completes the startformulier with the caller;
-        accepting the route (or forwarding) then moves it on. A crisis never
-        waits: it stays at the top of the bureaudienst queue (CaseConflict)."""
-        def fn(s, c):
-            if c.category == "crisis" or c.route == "crisis":
-                raise CaseConflict("Een crisis blijft bij de bureaudienst.")
-            if c.review is not None or c.accepted_by is not None or c.status != "open":
-                raise CaseConflict("Deze zaak is al in behandeling genomen.")
-            if c.queue != "kcc":
-                c.queue = "kcc"
-                s.add(Event(actor=actor, action="case_held_kcc", case_id=c.id, detail={"route": c.route}))
         return self._change(number, fn)
 
     # ------------------------------------------------------------ retention

@@ -489,15 +489,10 @@ async def phone_preview(request: Request, p: Principal = Depends(ROLE)) -> HTMLR
 
 def save_phone_note(request: Request, text: str, actor: str, key: str) -> tuple[str, bool, Case]:
     """Store and triage a phone note; a new non-crisis case stays with the
-    KCC so the agent can complete the startformulier. Returns (number,
-    duplicate, case)."""
+    KCC (the store decides that when it makes the case) so the agent can
+    complete the startformulier. Returns (number, duplicate, case)."""
     store = _store(request)
     res = request.app.state.service.intake.receive_phone_note(text, actor, key)
-    if not res.duplicate:
-        try:
-            store.hold_for_kcc(res.case_number, actor)
-        except CaseConflict:  # a crisis: it stays at the top of the bureaudienst queue
-            pass
     with store.session() as s:
         c = s.exec(select(Case).where(Case.number == res.case_number)).one()
     return res.case_number, res.duplicate, c
