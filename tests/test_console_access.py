@@ -60,9 +60,6 @@ PUBLIC = {
     ("GET", "/api/health"): "status of the parts, no data",
     ("POST", "/api/classify"): "classifies the posted text and returns it classified; reads and stores nothing",
     ("GET", "/openapi.json"): "the API's description",
-    ("GET", "/docs"): "the API's documentation page",
-    ("GET", "/docs/oauth2-redirect"): "part of the documentation page",
-    ("GET", "/redoc"): "the API's documentation page",
     ("POST", "/telegram/webhook"): "Telegram updates, checked by the bot's secret header",
 }
 

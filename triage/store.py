@@ -1120,7 +1120,7 @@ class Store:
                                           messages=len(msgs), attachments=n_att))
                         s.add(Event(actor=actor, action="case_deleted", detail={"case_number": c.number}))
                         continue
-                    c.afzender, c.reasons, c.anonymised_at = None, [], utcnow()
+                    c.afzender, c.reasons, c.remark, c.anonymised_at = None, [], None, utcnow()
                     s.add(c)
                     s.add(DeletionLog(case_number=c.number, closed_at=c.closed_at, action="anonymised",
                                       messages=len(msgs), attachments=n_att))

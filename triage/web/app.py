@@ -92,7 +92,9 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
         log.info("models loaded in %.2f s", app.state.triage.load_seconds)
         yield
 
-    app = FastAPI(title="KCC front-door triage", version="0.1.0", lifespan=lifespan,
+    # no /docs or /redoc: FastAPI's pages load scripts and fonts from outside CDNs;
+    # the API is described by /openapi.json
+    app = FastAPI(title="KCC front-door triage", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Triage of questions to the Sociaal Wijkteam: category, domains, startformulier, answer, route.")
 
     store = getattr(service, "store", None)
@@ -102,8 +104,8 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
         @app.get("/", response_class=HTMLResponse, include_in_schema=False)
         def index() -> str:
             return ("<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>KCC triage</title></head>"
-                    "<body><h1>KCC triage-assistent</h1><p>De API staat onder <a href='/docs'>/docs</a> "
-                    "(<a href='/openapi.json'>OpenAPI</a>).</p></body></html>")
+                    "<body><h1>KCC triage-assistent</h1><p>De API wordt beschreven in "
+                    "<a href='/openapi.json'>/openapi.json</a> (OpenAPI).</p></body></html>")
 
     @app.get("/api/health")
     def health(request: Request) -> dict:

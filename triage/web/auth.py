@@ -15,7 +15,7 @@ the role checks every console page and API route goes through.
   address within 15 minutes, logins from there wait (HTTP 429).
 
 Routes declare who may use them with ``Depends(require("kcc", ...))``; the
-access matrix in triage/web/access.py lists every route and is tested.
+access-matrix test (tests/test_console_access.py) checks every route.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Pages are Jinja2 templates (triage/web/templates) with htmx
 (triage/web/static/htmx.min.js, vendored: no CDN). Every page works without
 JavaScript too; htmx only saves page loads. Role routers live in kcc.py,
 bureaudienst.py and beheer.py; each route declares its roles with
-``Depends(require(...))`` and access.py lists them all.
+``Depends(require(...))``; tests/test_console_access.py checks every route
+for every role and for no login.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ ROUTE_NAMES = {"auto_answer": "Standaardantwoord", "kcc_review": "KCC beoordeelt
                "crisis": "Crisis"}
 KANAAL_NAMES = {"email": "Mail", "phone": "Telefoon", "chat": "Chat", "partner": "Partner"}
 STATUS_NAMES = {"open": "Open", "answered": "Beantwoord", "accepted": "Aangenomen", "closed": "Gesloten"}
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
 
 def can_view_case(role: str, case: Case) -> bool:
@@ -105,6 +110,9 @@ def install(app: FastAPI, auth: Auth) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.headers.get("content-type", "").startswith("text/html"):
+            # only our own scripts and styles (htmx is vendored); inline style
+            # attributes are allowed for the charts' colour swatches
+            response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Cache-Control", "no-store")
         return response
