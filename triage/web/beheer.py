@@ -440,6 +440,7 @@ def model_state(request: Request) -> dict:
             "created": _when(v.get("created_at")), "created_by": v.get("created_by") or "onbekend",
             "n_corrections": v.get("n_corrections") or 0, "can_activate": bool(v.get("can_activate")),
             "why_not": v.get("why_not"), "same_run": cmp["same_run"], "comparable": cmp["comparable"],
+            "n_heldout": v.get("n_heldout"),
             "active_version": cmp["active"]["version"],
             "metrics": _metric_rows(cmp["candidate"]["metrics"], cmp["active"]["metrics"]),
         })
