@@ -72,12 +72,20 @@ def age_text(when: datetime | None, now: datetime | None = None) -> str:
     return f"{minutes // 1440} dagen"
 
 
+try:
+    from zoneinfo import ZoneInfo
+
+    LOCAL_TZ = ZoneInfo("Europe/Amsterdam")  # the municipality's time, whatever the server's zone
+except Exception:  # no time zone database: the server's own zone
+    LOCAL_TZ = None
+
+
 def local_time(when: datetime | None) -> str:
     if when is None:
         return ""
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone().strftime("%d-%m-%Y %H:%M")
+    return when.astimezone(LOCAL_TZ).strftime("%d-%m-%Y %H:%M")
 
 
 templates.env.globals.update(CATEGORY_NAMES=CATEGORY_NAMES, DOMAIN_NAMES=DOMAIN_NAMES, ROUTE_NAMES=ROUTE_NAMES,
