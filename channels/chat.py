@@ -163,8 +163,6 @@ class ChatService:
             if not created and conv.state:  # started elsewhere at the same moment
                 st = ConversationState.from_dict(conv.state)
                 return ChatOpened([], list(st.transcript), True, st.case_number), conv, st
-            if created:  # nothing stored for it yet
-                self._note_clean((kanaal, external_id))
         else:  # the conversation was wiped by retention: start afresh
             with self._db:
                 state = self.store.record_chat_turn(conv.id, None, state, []).state
@@ -208,6 +206,20 @@ class ChatService:
             out.duplicate = duplicate
             self._note_clean(ident)
             return out
+
+    def receive(self, kanaal: str, external_id: str, text: str, *, key: str) -> bool:
+        """Store a message now; :meth:`handle` with the same ``key`` handles
+        it later. For a channel that confirms receipt before the reply is
+        made (a Telegram webhook answers 200 at once). Returns False when the
+        message was stored already. A conversation that does not exist yet is
+        started (with its greeting) by handle."""
+        text = text if isinstance(text, str) else ""
+        with self._lock(kanaal, external_id):
+            self._clean.discard((kanaal, external_id))  # it now holds a message not handled yet
+            with self._db:
+                _, duplicate = self.store.save_chat_message(Conversation(kanaal=kanaal, external_id=external_id),
+                                                            text[:MAX_STORED_CHARS], key)
+        return not duplicate
 
     def error_text(self, language: str = "nl") -> str:
         """What the resident reads when a message could not be handled (the

@@ -1,5 +1,6 @@
-"""Telegram (python-telegram-bot, long polling): a thin adapter from Bot API
-updates to the chat entry point (channels.chat.ChatService).
+"""Telegram (python-telegram-bot): a thin adapter from Bot API updates to the
+chat entry point (channels.chat.ChatService), by long polling (the default)
+or by webhook.
 
     bot = TelegramBot(chat, token)               # base_url: another Bot API endpoint
     bot.start()                                  # own thread and event loop
@@ -8,29 +9,51 @@ updates to the chat entry point (channels.chat.ChatService).
 Off when no token is set (TRIAGE_TELEGRAM_TOKEN). Only private chats are
 served; a group chat gets nothing. Each text message is stored before it is
 handled, idempotent on the update id (a redelivered update is answered once).
-The window between getUpdates and the store is the only one in which a crash
-can lose a message: python-telegram-bot confirms an update to Telegram with
-the next getUpdates. "/start" greets, "/stop" and "/opnieuw" are the
-conversation's stop and opnieuw. Log lines hold no chat ids or text.
+"/start" greets, "/stop" and "/opnieuw" are the conversation's stop and
+opnieuw. Log lines hold no chat ids or text.
+
+Long polling: the window between getUpdates and the store is the only one in
+which a crash can lose a message: python-telegram-bot confirms an update to
+Telegram with the next getUpdates.
+
+Webhook (``webhook_url``, TRIAGE_TELEGRAM_WEBHOOK_URL, with
+``webhook_secret``): at start the bot calls setWebhook (the secret token,
+only message updates); Telegram then posts every update to POST
+/telegram/webhook of `triage serve` (``webhook_router``, python-telegram-bot's
+"custom webhook" pattern). The endpoint refuses a request without the secret
+token in X-Telegram-Bot-Api-Secret-Token (403, compared in constant time),
+stores the message (503 when the store is down, so Telegram tries again),
+hands the update to the same Application and answers 200 at once; the reply
+follows. A message stored but not handled (a crash after the 200) is handled
+before the next message of that chat.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import threading
 
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 from telegram import Update
+from telegram.constants import MessageEntityType
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from triage.config import Settings
 
 from .chat import ChatService
 
 log = logging.getLogger("triage.telegram")
 
-__all__ = ["TelegramBot", "KANAAL"]
+__all__ = ["TelegramBot", "KANAAL", "SECRET_HEADER", "message_text", "webhook_router"]
 
 KANAAL = "telegram"
 COMMANDS = {"stop": "stop", "opnieuw": "opnieuw", "restart": "opnieuw"}
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024
 ONLY_TEXT = {
     "nl": "Ik kan alleen tekstberichten lezen. Typ uw vraag in een paar zinnen. Is er direct gevaar? Bel 112.",
     "en": "I can only read text messages. Please type your question in a few sentences. Is someone in danger? Call 112.",
@@ -38,13 +61,18 @@ ONLY_TEXT = {
 
 
 class TelegramBot:
-    def __init__(self, chat: ChatService, token: str, *, base_url: str | None = None, poll_timeout: float = 10.0):
+    def __init__(self, chat: ChatService, token: str, *, base_url: str | None = None, poll_timeout: float = 10.0,
+                 webhook_url: str | None = None, webhook_secret: str | None = None):
         if not token:
             raise ValueError("a Telegram bot token is needed")
+        Settings.check_telegram_webhook(webhook_url, webhook_secret)
         self.chat = chat
         self.token = token
         self.base_url = base_url
         self.poll_timeout = poll_timeout
+        self.webhook_url = webhook_url or None
+        self.webhook_secret = webhook_secret or None
+        self.application: Application | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
@@ -55,6 +83,8 @@ class TelegramBot:
         builder = Application.builder().token(self.token).get_updates_read_timeout(self.poll_timeout + 5)
         if self.base_url:
             builder = builder.base_url(self.base_url)
+        if self.webhook_url:  # updates come in through webhook_router, not from an Updater
+            builder = builder.updater(None)
         app = builder.build()
         private = filters.ChatType.PRIVATE
         app.add_handler(CommandHandler("start", self._on_start, filters=private))
@@ -92,17 +122,25 @@ class TelegramBot:
         try:
             await app.initialize()  # getMe: checks the token
             await app.start()
-            await app.updater.start_polling(poll_interval=0.0, timeout=int(self.poll_timeout),
-                                            allowed_updates=["message"], error_callback=self._poll_error)
+            if self.webhook_url:
+                # updates not yet delivered stay with Telegram and come to the webhook
+                await app.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
+                                          allowed_updates=["message"])
+            else:
+                await app.updater.start_polling(poll_interval=0.0, timeout=int(self.poll_timeout),
+                                                allowed_updates=["message"], error_callback=self._poll_error)
         except BaseException as exc:
             self._error = exc
             self._ready.set()
             log.error("Telegram bot not started (%s)", type(exc).__name__)
             return
-        log.info("Telegram bot polling")
+        self.application = app
+        log.info("Telegram bot %s", "on webhook" if self.webhook_url else "polling")
         self._ready.set()
         await self._stopping.wait()
-        await app.updater.stop()
+        self.application = None
+        if app.updater is not None:
+            await app.updater.stop()
         await app.stop()
         await app.shutdown()
         log.info("Telegram bot stopped")
@@ -131,8 +169,7 @@ class TelegramBot:
             await self._send(update, context, opened.replies)
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        word = (update.effective_message.text or "").lstrip("/").split("@")[0].split()[0].lower()
-        await self._handle(update, context, COMMANDS.get(word, word))
+        await self._handle(update, context, message_text(update) or "")
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await self._handle(update, context, update.effective_message.text or "")
@@ -151,3 +188,74 @@ class TelegramBot:
             await self._send(update, context, [self.chat.error_text()])
             return
         await self._send(update, context, out.replies)
+
+    # ------------------------------------------------------------ webhook
+    def secret_ok(self, given: str | None) -> bool:
+        """The request's secret token equals ours (constant-time compare)."""
+        if not self.webhook_secret:
+            return False
+        return hmac.compare_digest((given or "").encode("utf-8"), self.webhook_secret.encode("utf-8"))
+
+    def store_first(self, update: Update) -> bool:
+        """Store the message of a webhook update before it is acknowledged
+        (the handler finds it by the same key). False: nothing to store, or
+        stored already (a redelivery)."""
+        text = message_text(update)
+        if text is None:
+            return False
+        return self.chat.receive(KANAAL, str(update.effective_chat.id), text, key=f"update:{update.update_id}")
+
+    async def enqueue(self, update: Update) -> None:
+        """Hand an update to the Application (from another event loop)."""
+        app, loop = self.application, self._loop
+        if app is None or loop is None:
+            raise RuntimeError("the Telegram bot is not running")
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app.update_queue.put(update), loop))
+
+
+def message_text(update: Update) -> str | None:
+    """The text the bot hands to the conversation for this update (the
+    handlers above), or None when it hands none: not a private chat, not
+    text, /start (a greeting, no message) or a command it does not know."""
+    msg = update.effective_message
+    chat = update.effective_chat
+    if msg is None or chat is None or chat.type != "private" or not msg.text:
+        return None
+    first = msg.entities[0] if msg.entities else None
+    if first is not None and first.type == MessageEntityType.BOT_COMMAND and first.offset == 0:
+        word = msg.text[1:first.length].split("@")[0].lower()
+        return COMMANDS.get(word)
+    return msg.text
+
+
+webhook_router = APIRouter()
+
+
+@webhook_router.post("/telegram/webhook", include_in_schema=False)
+async def telegram_webhook(request: Request) -> Response:
+    """Telegram posts an Update here (webhook mode). 403 without the secret
+    token, 200 once the message is stored; the reply follows."""
+    bot = getattr(getattr(request.app.state, "service", None), "telegram", None)
+    if bot is None or not bot.webhook_url:
+        return Response(status_code=404)
+    if not bot.secret_ok(request.headers.get(SECRET_HEADER)):
+        log.warning("Telegram webhook: request without the right secret token refused")
+        return Response(status_code=403)
+    body = await request.body()
+    if len(body) > MAX_UPDATE_BYTES:
+        return Response(status_code=413)
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("no update")
+        update = Update.de_json(data, bot.application.bot if bot.application else None)
+    except Exception as exc:
+        log.warning("Telegram webhook: unreadable update (%s)", type(exc).__name__)
+        return Response(status_code=400)
+    try:
+        await run_in_threadpool(bot.store_first, update)
+        await bot.enqueue(update)
+    except Exception as exc:  # not stored or not handed on: Telegram delivers it again
+        log.error("Telegram webhook: update not accepted (%s); Telegram will retry", type(exc).__name__)
+        return Response(status_code=503)
+    return Response(status_code=200)

@@ -257,3 +257,22 @@ def test_messages_of_one_conversation_sent_at_once_are_handled_one_at_a_time(sto
     conv = store.conversation("telegram", "9")
     said = [text for role, text in conv.state["transcript"] if role == "inwoner"]
     assert sorted(said) == sorted(texts) and conv.state["messages"] == 8  # no turn lost to another
+
+
+def test_a_received_message_is_handled_later_once_and_survives_a_crash(store, triage):
+    """receive() stores now (a webhook answers 200 after it), handle() with the
+    same key replies later; what was received but never handled comes first."""
+    chat = ChatService(store, triage)
+    assert chat.receive("telegram", "77", SUPPORT, key="update:1") is True
+    assert chat.receive("telegram", "77", SUPPORT, key="update:1") is False  # delivered twice
+    assert store.conversation("telegram", "77") is None  # started (with its greeting) by handle
+    out = chat.handle("telegram", "77", SUPPORT, key="update:1")
+    assert "Privacy" in out.replies[0] and out.replies[1:] == [NL["form_intro_support"], NL["q_naam"]]
+    assert chat.handle("telegram", "77", SUPPORT, key="update:1").replies == []
+    chat.receive("telegram", "77", "Jan de Vries", key="update:2")  # acknowledged, then the process died
+    out = ChatService(store, triage).handle("telegram", "77", "0612345678", key="update:3")
+    assert out.replies == [NL["q_contact"], NL["q_adres"]]
+    with store.session() as s:
+        msgs = s.exec(select(InboundRecord).order_by(InboundRecord.id)).all()
+    assert [m.inhoud for m in msgs] == [SUPPORT, "Jan de Vries", "0612345678"]
+    assert {m.status for m in msgs} == {"triaged"}

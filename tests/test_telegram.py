@@ -36,6 +36,7 @@ class FakeBotApi:
         self.again: list[dict] = []  # served once more whatever the offset (a redelivery)
         self.sent: list[dict] = []
         self.calls: list[str] = []
+        self.webhook: dict | None = None  # the parameters of setWebhook
         self.next_id = 1000
         self.lock = threading.Lock()
         app = Starlette(routes=[Route("/bot{token}/{method}", self.endpoint, methods=["POST", "GET"])])
@@ -72,6 +73,9 @@ class FakeBotApi:
                        "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False})
         if method in ("deleteWebhook", "setMyCommands"):
             return ok(True)
+        if method == "setWebhook":
+            self.webhook = params
+            return ok(True)
         if method == "getUpdates":
             offset = int(params.get("offset") or 0)
             deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
@@ -97,21 +101,12 @@ class FakeBotApi:
             if update_id is None:
                 self.next_id += 1
                 update_id = self.next_id
-            msg = {"message_id": update_id, "date": int(time.time()),
-                   "chat": {"id": chat_id, "type": chat_type, "first_name": "Jan"} if chat_type == "private"
-                   else {"id": chat_id, "type": chat_type, "title": "Buurtgroep"},
-                   "from": {"id": chat_id if chat_type == "private" else 99, "is_bot": False, "first_name": "Jan",
-                            "language_code": language}}
-            if photo:
-                msg["photo"] = [{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}]
-            else:
-                msg["text"] = text
-                if text.startswith("/"):
-                    msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            update = update_json(text, chat_id=chat_id, chat_type=chat_type, update_id=update_id, language=language,
+                                 photo=photo)
             if any(u["update_id"] == update_id for u in self.updates):
-                self.again.append({"update_id": update_id, "message": msg})
+                self.again.append(update)
             else:
-                self.updates.append({"update_id": update_id, "message": msg})
+                self.updates.append(update)
         return update_id
 
     def replies(self, chat_id=4242, after=0, count=1, timeout=20):
@@ -124,6 +119,22 @@ class FakeBotApi:
                 return texts[after:]
             time.sleep(0.02)
         raise AssertionError(f"expected {count} replies after {after}, got {texts[after:]}")
+
+
+def update_json(text=None, *, chat_id=4242, chat_type="private", update_id=1001, language="nl", photo=False) -> dict:
+    """One Update as the Bot API sends it: a message in a chat."""
+    msg = {"message_id": update_id, "date": int(time.time()),
+           "chat": {"id": chat_id, "type": chat_type, "first_name": "Jan"} if chat_type == "private"
+           else {"id": chat_id, "type": chat_type, "title": "Buurtgroep"},
+           "from": {"id": chat_id if chat_type == "private" else 99, "is_bot": False, "first_name": "Jan",
+                    "language_code": language}}
+    if photo:
+        msg["photo"] = [{"file_id": "AgAD", "file_unique_id": "AQAD", "width": 90, "height": 90}]
+    else:
+        msg["text"] = text
+        if text.startswith("/"):
+            msg["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    return {"update_id": update_id, "message": msg}
 
 
 def ok(result):

@@ -304,6 +304,7 @@ def cmd_retention(args) -> int:
     mode = args.mode or settings.retention_mode
     n = store.run_retention(days, mode, actor=f"cli:{_whoami()}")
     print(f"{n} closed cases older than {days} days {'deleted' if mode == 'delete' else 'anonymised'}")
+    print("%d chat conversations without a case (%d messages) deleted" % store.run_chat_retention(settings.chat_retention_days))
     return 0
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -88,6 +88,37 @@ class Settings(BaseSettings):
     telegram_api_url: str = Field("", description="Bot API endpoint as python-telegram-bot's base_url, e.g. a local Bot API server "
                                   "(http://host:8081/bot). Empty: Telegram's own.")
     telegram_poll_seconds: float = Field(10.0, ge=1, description="Long-polling timeout of getUpdates in seconds.")
+    telegram_webhook_secret: str = Field("", description="Secret token Telegram sends with every webhook update "
+                                         "(X-Telegram-Bot-Api-Secret-Token; letters, digits, _ and -, up to 256). "
+                                         "Required with telegram_webhook_url.")
+    telegram_webhook_url: str = Field("", description="Public https URL at which Telegram reaches POST /telegram/webhook "
+                                      "of triage serve (e.g. https://chat.example.nl/telegram/webhook). Empty: long "
+                                      "polling. Set: triage serve refuses to start without telegram_webhook_secret.")
+    chat_retention_days: int = Field(30, ge=1, description="Chat conversations that never became a case and were not "
+                                     "updated for this many days lose their transcript and messages (daily "
+                                     "retention run).")
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_needs_secret(cls, url: str, info) -> str:
+        # a field validator: its error shows only the URL, never other settings (passwords)
+        cls.check_telegram_webhook(url, info.data.get("telegram_webhook_secret"))
+        return url
+
+    @staticmethod
+    def check_telegram_webhook(url: str | None, secret: str | None) -> None:
+        """Refuse a webhook without an https URL or a usable secret token,
+        with a message that names the setting (triage serve does not start)."""
+        if not url:
+            return
+        if not url.startswith("https://"):
+            raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_URL must be a public https:// address (Telegram posts only to https)")
+        if not secret:
+            raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_URL is set, so TRIAGE_TELEGRAM_WEBHOOK_SECRET must be set too: a "
+                             "random secret Telegram sends with every update, so that only Telegram can post to "
+                             "/telegram/webhook (for example: openssl rand -hex 32)")
+        if not (len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
+            raise ValueError("TRIAGE_TELEGRAM_WEBHOOK_SECRET may hold only letters, digits, _ and - (at most 256)")
 
     def database_url(self) -> str:
         if self.db_url:

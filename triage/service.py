@@ -101,7 +101,9 @@ class Service:
             chat = self.chat or ChatService(self.store, self.triage, max_chars=st.chat_max_chars,
                                             rate_limit=st.chat_rate_limit, rate_window=st.chat_rate_window)
             self.telegram = TelegramBot(chat, st.telegram_token, base_url=st.telegram_api_url or None,
-                                        poll_timeout=st.telegram_poll_seconds)
+                                        poll_timeout=st.telegram_poll_seconds,
+                                        webhook_url=st.telegram_webhook_url or None,
+                                        webhook_secret=st.telegram_webhook_secret or None)
             self.telegram.start()
         else:
             log.info("no Telegram token (TRIAGE_TELEGRAM_TOKEN): Telegram off")
@@ -279,6 +281,8 @@ class Service:
         st = self.settings
         n = self.store.run_retention(st.retention_days, st.retention_mode)
         log.info("retention: %d closed cases %s", n, "deleted" if st.retention_mode == "delete" else "anonymised")
+        convs, msgs = self.store.run_chat_retention(st.chat_retention_days)
+        log.info("retention: %d chat conversations without a case (%d messages) deleted", convs, msgs)
         return n
 
     def _retention_loop(self) -> None:

@@ -1130,6 +1130,47 @@ class Store:
 
         return self._retrying(tx)
 
+    def run_chat_retention(self, older_than_days: int, actor: str = "retention") -> tuple[int, int]:
+        """Delete chat conversations that never became a case and were not
+        updated for the period: the conversation (its state and transcript)
+        and its messages without a case, also such messages whose
+        conversation is gone. Messages that belong to a case stay (case
+        retention handles them). Audit events stay, without the link to a
+        deleted message; one event holds the counts. Returns (conversations,
+        messages) deleted."""
+        from sqlalchemy import delete, exists, update
+
+        cutoff = utcnow() - timedelta(days=older_than_days)
+
+        def tx():
+            with self.session() as s:
+                convs = s.exec(select(Conversation).where(Conversation.case_id == None,  # noqa: E711
+                                                          Conversation.updated_at < cutoff)).all()
+                keys = [f"{c.kanaal}:{c.external_id}" for c in convs]
+                chat_no_case = (InboundRecord.kanaal == "chat", InboundRecord.case_id == None)  # noqa: E711
+                ids: list[int] = []
+                for i in range(0, len(keys), 500):
+                    ids += s.exec(select(InboundRecord.id).where(*chat_no_case,
+                                                                 InboundRecord.channel_message_id.in_(keys[i:i + 500]))).all()
+                has_conv = exists().where(Conversation.kanaal + ":" + Conversation.external_id
+                                          == InboundRecord.channel_message_id)
+                ids += s.exec(select(InboundRecord.id).where(*chat_no_case, InboundRecord.received_at < cutoff,
+                                                             ~has_conv)).all()
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i:i + 500]
+                    s.exec(update(Event).where(Event.message_id.in_(chunk)).values(message_id=None))
+                    s.exec(delete(AttachmentRecord).where(AttachmentRecord.message_id.in_(chunk)))
+                    s.exec(delete(InboundRecord).where(InboundRecord.id.in_(chunk)))
+                for c in convs:
+                    s.delete(c)
+                if convs or ids:
+                    s.add(Event(actor=actor, action="chat_conversations_deleted",
+                                detail={"conversations": len(convs), "messages": len(ids), "days": older_than_days}))
+                s.commit()
+                return len(convs), len(ids)
+
+        return self._retrying(tx)
+
     def close_case(self, number: str, actor: str, when: datetime | None = None) -> None:
         def tx():
             with self.session() as s:

@@ -160,6 +160,9 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
         except WebSocketDisconnect:
             return
 
+    from channels.telegram import webhook_router  # POST /telegram/webhook: Telegram in webhook mode
+
+    app.include_router(webhook_router)
     return app
 
 
