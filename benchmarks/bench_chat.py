@@ -2,14 +2,14 @@
 middle of every conversation.
 
 Starts `triage serve` as it runs in production (its own process, SQLite file
-by default or --db-url, SMTP on a free port, TRIAGE_WORKERS worker processes), opens N WebSocket conversations at once
-(`websockets` client) that each walk a support need through the
-startformulier; the time from sending a message to the turn's "done" frame
-is the reply latency. Halfway, the server is stopped (SIGTERM) and started
+by default or --db-url, SMTP on a free port, --workers mail worker processes),
+opens N WebSocket conversations at once (`websockets` client) that each walk
+a support need through the startformulier; the time from sending a message
+to the turn's "done" frame is the reply latency. Halfway, the server is stopped (SIGTERM) and started
 again; every conversation reconnects with its session token and must resume
 at the question it was at.
 
-    .venv/bin/python benchmarks/bench_chat.py [--conversations 50] [--think 2] [--db-url URL]
+    .venv/bin/python benchmarks/bench_chat.py [--conversations 50] [--think 2] [--db-url URL] [--workers 2]
 
 --think: seconds a resident takes to read and type before the next message
 (each pause drawn uniformly from 0.5x to 1.5x; 0: every conversation sends its
@@ -28,6 +28,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -157,6 +158,8 @@ async def main_async(args) -> int:
         if proc.poll() is None:
             proc.terminate()
             proc.wait(timeout=60)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     client1 = resource.getrusage(resource.RUSAGE_SELF)
     client_cpu = (client1.ru_utime + client1.ru_stime) - (client0.ru_utime + client0.ru_stime)
     lost = 0
@@ -181,8 +184,9 @@ def main() -> int:
     ap.add_argument("--conversations", type=int, default=50)
     ap.add_argument("--think", type=float, default=2.0)
     ap.add_argument("--db-url", default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the server's folder (database, serve.log)")
     ap.add_argument("--workers", type=int, default=2,
-                    help="TRIAGE_WORKERS: worker processes for triage (mail and chat), as in production; 0: none")
+                    help="TRIAGE_WORKERS (mail parsing and triage), as in production; 0: none")
     return asyncio.run(main_async(ap.parse_args()))
 
 
