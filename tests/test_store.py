@@ -198,3 +198,30 @@ def test_postgres_briefly_gone_is_retried_and_gone_for_long_is_a_clear_error(pos
     finally:
         postgres_server.start()
     store.engine.dispose()
+
+
+def test_the_years_first_cases_made_at_the_same_moment_get_distinct_numbers(store, triage):
+    """No counter row yet for the year: concurrent first cases must not fail
+    on the row's unique year (PostgreSQL: insert ... on conflict do nothing)."""
+    import threading
+
+    res = triage.classify("Mijn moeder kan de trap niet meer op en heeft een traplift nodig.")
+    ids = [store.save_inbound(kanaal="email", channel_message_id=f"<{i}@x>", idempotency_key=f"<{i}@x>",
+                              afzender=None, afzender_naam=None, onderwerp="", inhoud="traplift", raw=None)[0].id
+           for i in range(8)]
+    barrier = threading.Barrier(len(ids))
+    numbers, errors = [], []
+
+    def make(mid):
+        barrier.wait()
+        try:
+            numbers.append(store.record_triage(mid, res, hulpvraag="traplift").case_number)
+        except Exception as exc:  # noqa: BLE001 - the test reports it
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=make, args=(m,)) for m in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(numbers)) == len(ids)

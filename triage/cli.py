@@ -515,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("mail.log", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    from pydantic import ValidationError
+
     from .store import StoreUnavailable
 
     try:
@@ -524,6 +526,11 @@ def main(argv: list[str] | None = None) -> int:
     except StoreUnavailable as exc:
         _err(f"{exc}; check TRIAGE_DB_URL and that the database server runs")
         return 3
+    except ValidationError as exc:  # a setting with a wrong value: name it, show no values
+        for e in exc.errors():
+            name = "TRIAGE_" + "_".join(str(p) for p in e.get("loc", ())).upper()
+            _err(f"setting {name}: {e.get('msg', 'invalid')}")
+        return 2
 
 
 if __name__ == "__main__":

@@ -407,6 +407,11 @@ class Store:
         if self.url.startswith("sqlite"):
             counter = s.get(CaseCounter, year)
         else:
+            # the year's first cases may be made at the same moment: make the row
+            # without a conflict (a concurrent insert waits, then does nothing)
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            s.exec(pg_insert(CaseCounter).values(year=year, last=0).on_conflict_do_nothing(index_elements=["year"]))
             counter = s.exec(select(CaseCounter).where(CaseCounter.year == year).with_for_update()).first()
         if counter is None:
             counter = CaseCounter(year=year, last=0)

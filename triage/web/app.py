@@ -229,6 +229,21 @@ def install_console(app: FastAPI, store, settings) -> None:
         return RedirectResponse("/console", status_code=303)
 
 
+class RedactQuery(logging.Filter):
+    """uvicorn logs each WebSocket connection with its path and query string
+    ('"WebSocket /chat/ws?session=TOKEN" [accepted]'): a chat's session token
+    must not reach the log (it would let a reader resume the chat)."""
+
+    _rx = re.compile(r"\?[^\s\"']*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(self._rx.sub("?…", a) if isinstance(a, str) and "?" in a else a for a in record.args)
+        if isinstance(record.msg, str) and "?" in record.msg and "WebSocket" in record.msg:
+            record.msg = self._rx.sub("?…", record.msg)
+        return True
+
+
 def run(host: str | None = None, port: int | None = None, model_dir: str | None = None, settings=None) -> int:
     """`triage serve`: the store, SMTP in, IMAP and outbound mail (when
     configured), and the HTTP API, until SIGINT/SIGTERM."""
@@ -237,6 +252,7 @@ def run(host: str | None = None, port: int | None = None, model_dir: str | None 
     from ..service import Service
 
     settings = settings or get_settings()
+    logging.getLogger("uvicorn.error").addFilter(RedactQuery())
     service = Service(settings, model_dir=model_dir).start()
     try:
         app = create_app(triage=service.triage, service=service)
