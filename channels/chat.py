@@ -26,6 +26,14 @@ conversations wrote at once. Whether a conversation may hold a message
 stored but not handled is asked of the store only for its first message in
 this process or after a message failed; after that this process knows.
 Log lines hold channel, steps and counts, never text or chat ids.
+
+Answers of a KCC agent (Store.send_answer on a chat case) wait in the outbox
+as pending answers of the chat's channel. The channel delivers them
+(``pending_answers``: the text as the resident reads it, a first line saying
+it comes from a staff member) and, only after the send succeeded,
+``answer_delivered`` marks one sent and adds it to the conversation's
+history (role "medewerker") under the conversation's lock, so no turn of the
+engine saves over it; ``answer_failed`` counts a failed try.
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from triage.store import Conversation, InboundRecord, Store
 
 log = logging.getLogger("triage.chat")
 
-__all__ = ["ChatService", "ChatOpened", "ChatReply", "MAX_STORED_CHARS"]
+__all__ = ["ChatService", "ChatOpened", "ChatReply", "ChatAnswer", "MAX_STORED_CHARS", "ANSWER_INTRO", "answer_text"]
 
 # a message longer than the engine reads is refused by it; this much is kept
 MAX_STORED_CHARS = 100_000
@@ -57,6 +65,11 @@ _CONVERSATION_QUERY = select(_CONV.c.id, _CONV.c.state, _CONV.c.case_id, _CONV.c
     _CONV.c.kanaal == bindparam("kanaal"), _CONV.c.external_id == bindparam("external_id"))
 _SQLITE_CONVERSATION_SQL = ("SELECT id, state, case_id, since_message_id, status FROM conversation "
                             "WHERE kanaal = ? AND external_id = ?")
+# the first line of a KCC agent's answer in the chat (the conversation's language)
+ANSWER_INTRO = {
+    "nl": "Bericht van een medewerker van het Sociaal Wijkteam:",
+    "en": "Message from a member of staff of the Sociaal Wijkteam:",
+}
 # one lock per SQLite store, shared by every ChatService on it
 _SQLITE_LOCKS: "weakref.WeakKeyDictionary[Store, threading.Lock]" = weakref.WeakKeyDictionary()
 _SQLITE_LOCKS_GUARD = threading.Lock()
@@ -113,6 +126,24 @@ class ChatReply:
     case_number: str | None = None
     duplicate: bool = False
     actions: list[str] = field(default_factory=list)  # action types, for metrics and tests
+
+
+@dataclass
+class ChatAnswer:
+    """A KCC agent's answer that waits to be delivered into a chat."""
+
+    id: int                                  # the OutboundRecord
+    kanaal: str                              # webchat | telegram
+    external_id: str                         # web session token, Telegram chat id
+    text: str                                # as the resident reads it: ANSWER_INTRO, then the agent's text
+    attempts: int = 0                        # failed tries so far
+
+
+def answer_text(body: str, language: str | None = "nl") -> str:
+    """The answer as the resident reads it: a first line saying that a staff
+    member wrote it, then the agent's text."""
+    intro = ANSWER_INTRO["en"] if (language or "").startswith("en") else ANSWER_INTRO["nl"]
+    return f"{intro}\n\n{body.strip()}"
 
 
 class ChatService:
@@ -232,6 +263,39 @@ class ChatService:
         return (f"Sorry, uw bericht is niet goed aangekomen. Probeer het over een paar minuten opnieuw of bel "
                 f"{v.get('kcc_telefoon', '')}. Is er direct gevaar? Bel {v.get('alarmnummer', '112')}. "
                 f"Denkt u aan zelfmoord? Bel 113 via {v.get('zelfmoordpreventie_telefoon', '')}.")
+
+    # ------------------------------------------------- the KCC's answers
+    def pending_answers(self, kanaal: str, external_id: str | list[str] | None = None) -> list[ChatAnswer]:
+        """Answers of KCC agents for chats of ``kanaal`` (only these
+        conversations, when given) that did not reach the resident yet,
+        oldest first."""
+        with self._db:
+            rows = self.store.pending_chat_answers(kanaal, external_id)
+        languages: dict[str, str] = {}
+        out = []
+        for o in rows:
+            if o.to not in languages:
+                conv = self._conversation(kanaal, o.to)
+                languages[o.to] = ((conv.state or {}).get("language") if conv is not None else None) or "nl"
+            out.append(ChatAnswer(o.id, kanaal, o.to, answer_text(o.body, languages[o.to]), o.attempts))
+        return out
+
+    def answer_delivered(self, answer: ChatAnswer) -> bool:
+        """The channel delivered ``answer``: mark it sent and add it to the
+        conversation's history. Call only after the send succeeded. False
+        when it was marked before."""
+        with self._lock(answer.kanaal, answer.external_id), self._db:
+            done = self.store.chat_answer_delivered(answer.id, answer.text)
+        if done:
+            log.info("%s answer of a staff member delivered", answer.kanaal)
+        return done
+
+    def answer_failed(self, answer: ChatAnswer, error: str, *, final: bool = False,
+                      max_attempts: int | None = None) -> str:
+        """A try to deliver ``answer`` failed (``error``: an exception type
+        name). Returns its status: "pending" (tried again) or "failed"."""
+        with self._db:
+            return self.store.chat_answer_failed(answer.id, error, final=final, max_attempts=max_attempts)
 
     # ------------------------------------------------------------------
     def _note_clean(self, ident: tuple[str, str]) -> None:

@@ -26,25 +26,40 @@ stores the message (503 when the store is down, so Telegram tries again),
 hands the update to the same Application and answers 200 at once; the reply
 follows. A message stored but not handled (a crash after the 200) is handled
 before the next message of that chat.
+
+Answers of KCC agents (Store.send_answer on a chat case from Telegram) are
+sent by the running bot, in polling and webhook mode alike: a task in the
+bot's event loop looks every ``answer_interval`` seconds (and at once when an
+answer is written in this process), sends each with sendMessage (the text
+opens with a line saying a staff member wrote it; longer than Telegram's
+4,096 characters: in parts) and marks it sent, and adds it to the
+conversation's history, only after Telegram accepted it. A failed send is
+tried again later (waits doubling up to 5 minutes) and counted; after
+``answer_attempts`` tries, or at once when Telegram refuses the chat (the
+resident blocked the bot: 403, or 400), the answer is "failed" and the KCC
+sees so on the case page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import threading
+import time
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from telegram import Update
 from telegram.constants import MessageEntityType
+from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from triage.config import Settings
 
-from .chat import ChatService
+from .chat import ChatAnswer, ChatService
 
 log = logging.getLogger("triage.telegram")
 
@@ -54,6 +69,8 @@ KANAAL = "telegram"
 COMMANDS = {"stop": "stop", "opnieuw": "opnieuw", "restart": "opnieuw"}
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
+MAX_MESSAGE_CHARS = 4000  # Telegram takes 4,096 characters per message
+MAX_RETRY_SECONDS = 300.0
 ONLY_TEXT = {
     "nl": "Ik kan alleen tekstberichten lezen. Typ uw vraag in een paar zinnen. Is er direct gevaar? Bel 112.",
     "en": "I can only read text messages. Please type your question in a few sentences. Is someone in danger? Call 112.",
@@ -62,7 +79,8 @@ ONLY_TEXT = {
 
 class TelegramBot:
     def __init__(self, chat: ChatService, token: str, *, base_url: str | None = None, poll_timeout: float = 10.0,
-                 webhook_url: str | None = None, webhook_secret: str | None = None):
+                 webhook_url: str | None = None, webhook_secret: str | None = None, answer_interval: float = 2.0,
+                 answer_attempts: int | None = None):
         if not token:
             raise ValueError("a Telegram bot token is needed")
         Settings.check_telegram_webhook(webhook_url, webhook_secret)
@@ -78,6 +96,12 @@ class TelegramBot:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.answer_interval = answer_interval
+        self.answer_attempts = answer_attempts  # None: the store's CHAT_ANSWER_ATTEMPTS
+        self._wake: asyncio.Event | None = None
+        self._retry_at: dict[int, float] = {}  # answer id -> monotonic time of its next try
+        self._parts_sent: dict[int, int] = {}  # answer id -> parts Telegram has (a long answer failed half-way)
+        self._sent_unmarked: set[int] = set()  # sent, not yet marked (the store was down)
 
     def build(self) -> Application:
         builder = Application.builder().token(self.token).get_updates_read_timeout(self.poll_timeout + 5)
@@ -135,15 +159,89 @@ class TelegramBot:
             log.error("Telegram bot not started (%s)", type(exc).__name__)
             return
         self.application = app
+        self._wake = asyncio.Event()
+        self.chat.store.on_chat_answer(self._answer_written)
+        answers = asyncio.create_task(self._answers_loop(), name="telegram-answers")
         log.info("Telegram bot %s", "on webhook" if self.webhook_url else "polling")
         self._ready.set()
         await self._stopping.wait()
+        self.chat.store.off_chat_answer(self._answer_written)
+        answers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await answers
         self.application = None
         if app.updater is not None:
             await app.updater.stop()
         await app.stop()
         await app.shutdown()
         log.info("Telegram bot stopped")
+
+    # ------------------------------------------------------------ KCC answers
+    def _answer_written(self, kanaal: str, external_id: str) -> None:  # any thread
+        loop, wake = self._loop, self._wake
+        if kanaal == KANAAL and loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
+
+    async def _answers_loop(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.answer_interval)
+            self._wake.clear()
+            try:
+                await self.deliver_answers()
+            except Exception as exc:  # the store is down: the answers stay pending
+                log.error("Telegram answers not delivered (%s); tried again", type(exc).__name__)
+
+    async def deliver_answers(self) -> int:
+        """One look: send the KCC answers that wait (those whose next try is
+        due). Returns the number delivered."""
+        app = self.application
+        if app is None:
+            return 0
+        answers = await asyncio.to_thread(self.chat.pending_answers, KANAAL)
+        waiting = {a.id for a in answers}
+        for known in (self._retry_at, self._parts_sent):
+            for gone in [i for i in known if i not in waiting]:
+                del known[gone]
+        self._sent_unmarked &= waiting
+        done = 0
+        for a in answers:
+            if a.id not in self._sent_unmarked:
+                if self._retry_at.get(a.id, 0.0) > time.monotonic():
+                    continue
+                try:
+                    await self._send_answer(app.bot, a)
+                except Exception as exc:
+                    await self._answer_not_sent(a, exc)
+                    continue
+                self._sent_unmarked.add(a.id)
+            await asyncio.to_thread(self.chat.answer_delivered, a)  # raises: marked at the next look, not sent again
+            self._sent_unmarked.discard(a.id)
+            self._parts_sent.pop(a.id, None)
+            self._retry_at.pop(a.id, None)
+            done += 1
+        return done
+
+    async def _send_answer(self, bot, a: ChatAnswer) -> None:
+        chat_id = int(a.external_id)
+        parts = split_text(a.text)
+        for i in range(self._parts_sent.get(a.id, 0), len(parts)):
+            await bot.send_message(chat_id, parts[i])
+            self._parts_sent[a.id] = i + 1
+
+    async def _answer_not_sent(self, a: ChatAnswer, exc: Exception) -> None:
+        if isinstance(exc, RetryAfter):  # flood control: not a failure, wait as asked
+            wait = exc.retry_after
+            self._retry_at[a.id] = time.monotonic() + float(getattr(wait, "total_seconds", lambda: wait)())
+            log.warning("Telegram asks to wait before the next answer")
+            return
+        # the chat refuses it (blocked the bot, no such chat): trying again does not help
+        final = isinstance(exc, (Forbidden, BadRequest, ValueError))
+        status = await asyncio.to_thread(self.chat.answer_failed, a, type(exc).__name__, final=final,
+                                         max_attempts=self.answer_attempts)
+        self._retry_at[a.id] = time.monotonic() + min(self.answer_interval * 2 ** (a.attempts + 1), MAX_RETRY_SECONDS)
+        log.warning("Telegram answer not delivered (%s, try %d): %s", type(exc).__name__, a.attempts + 1,
+                    "given up, the KCC sees it failed" if status == "failed" else "tried again")
 
     @staticmethod
     def _poll_error(exc) -> None:
@@ -162,8 +260,8 @@ class TelegramBot:
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         cid = str(update.effective_chat.id)
         opened = await asyncio.to_thread(self.chat.open, KANAAL, cid, self._language(update))
-        if opened.resumed:  # remind where the conversation was
-            last = [t for r, t in opened.history if r == "assistent"][-1:]
+        if opened.resumed:  # remind where the conversation was (the bot's or a staff member's last message)
+            last = [t for r, t in opened.history if r != "inwoner"][-1:]
             await self._send(update, context, last)
         else:
             await self._send(update, context, opened.replies)
@@ -211,6 +309,22 @@ class TelegramBot:
         if app is None or loop is None:
             raise RuntimeError("the Telegram bot is not running")
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(app.update_queue.put(update), loop))
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """``text`` in parts of at most ``limit`` characters, cut at a blank
+    line, a line end or a space where one is near."""
+    parts = []
+    while len(text) > limit:
+        for sep in ("\n\n", "\n", " "):
+            cut = text.rfind(sep, limit // 2, limit)
+            if cut > 0:
+                break
+        else:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*parts, text] if text or not parts else parts
 
 
 def message_text(update: Update) -> str | None:

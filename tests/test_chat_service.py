@@ -12,7 +12,8 @@ from sqlmodel import select
 from channels.chat import ChatService
 from servers import fresh_database, postgres_server  # noqa: F401  (fixture)
 from triage.conversation import TEXTS
-from triage.store import Case, Conversation, Event, InboundRecord, Startformulier, Store, StoreUnavailable
+from triage.store import (Case, Conversation, Event, InboundRecord, OutboundRecord, Startformulier, Store,
+                          StoreUnavailable)
 
 NL = TEXTS["nl"]
 SUPPORT = "Ik heb schulden en mijn zoon gaat niet meer naar school en ik ben zelf depressief. Ik wil graag hulp."
@@ -276,3 +277,37 @@ def test_a_received_message_is_handled_later_once_and_survives_a_crash(store, tr
         msgs = s.exec(select(InboundRecord).order_by(InboundRecord.id)).all()
     assert [m.inhoud for m in msgs] == [SUPPORT, "Jan de Vries", "0612345678"]
     assert {m.status for m in msgs} == {"triaged"}
+
+
+def test_kcc_answers_wait_until_delivered_then_join_the_history(store, triage):
+    """Store.send_answer on a chat case: pending for the chat's channel until
+    delivered (then sent and in the history, once) or given up."""
+    from channels.chat import answer_text
+
+    chat = ChatService(store, triage)
+    for text in ["Hoe vraag ik een paspoort aan?", "nee", "ja", "Piet Jansen", "piet@example.nl", "1785 XK 4", "ja",
+                 "nee", "ja"]:
+        out = chat.handle("webchat", "k", text)
+    number = out.case_number
+    store.send_answer(number, "kcc", body="Antwoord een")
+    store.send_answer(number, "kcc", body="Antwoord twee")
+    a, b = chat.pending_answers("webchat", "k")
+    assert (a.kanaal, a.external_id, a.text) == ("webchat", "k", answer_text("Antwoord een"))
+    assert a.text.startswith("Bericht van een medewerker van het Sociaal Wijkteam:\n\n")
+    assert chat.pending_answers("webchat", ["other"]) == [] and chat.pending_answers("telegram") == []
+    assert [x.id for x in chat.pending_answers("webchat")] == [a.id, b.id]
+    assert chat.answer_failed(a, "NetworkError") == "pending"
+    assert chat.answer_delivered(a) is True and chat.answer_delivered(a) is False  # once
+    assert chat.answer_failed(b, "Forbidden", final=True) == "failed"
+    assert chat.pending_answers("webchat", "k") == []
+    with store.session() as s:
+        rows = {o.body: o for o in s.exec(select(OutboundRecord)).all()}
+        events = s.exec(select(Event).where(Event.action.in_(("reply_sent", "reply_failed")))).all()
+    assert (rows["Antwoord een"].status, rows["Antwoord een"].attempts) == ("sent", 2)
+    assert (rows["Antwoord twee"].status, rows["Antwoord twee"].last_error) == ("failed", "Forbidden")
+    assert "Antwoord" not in json.dumps([e.detail for e in events]) and len(events) == 3
+    # in the history once; a later turn of the engine keeps it
+    history = chat.resume("webchat", "k").history
+    assert history[-1] == ("medewerker", a.text) and [t for r, t in history if r == "medewerker"] == [a.text]
+    chat.handle("webchat", "k", "Dank u wel")
+    assert ("medewerker", a.text) in chat.resume("webchat", "k").history

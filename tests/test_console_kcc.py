@@ -183,12 +183,22 @@ def test_answer_a_returned_chat_case_goes_to_the_conversation(console):
     c = console.client("kcc")
     page = c.get(f"/kcc/zaak/{number}").text
     assert "Antwoord in de chat zetten" in page and "stofzuigen" in page
+    assert "Het antwoord komt in de webchat van de inwoner" in page and "Staat de chat open" in page
     r = c.post(f"/kcc/zaak/{number}/antwoord", data={"csrf": c.csrf, "body": "U kunt huishoudelijke hulp aanvragen bij het Zorgloket."})
     assert r.status_code == 303
     with console.store.session() as s:
         out = s.exec(select(OutboundRecord).where(OutboundRecord.kind == "answer")).one()
     assert (out.kanaal, out.to, out.case_id) == ("webchat", sid, case_row(console, number).id)
     assert case_row(console, number).status == "answered"
+    # the page says what happened: waiting for the resident's chat (no socket is open here)
+    page = c.get(r.headers["location"]).text
+    assert f"Het antwoord voor zaak {number} is klaargezet voor de chat van de inwoner." in page
+    assert "Nog niet aangekomen: wacht tot de inwoner de chat opent" in page and "is verstuurd" not in page
+    # the resident comes back: delivered, and the page says so
+    [waiting] = chat.pending_answers("webchat", sid)
+    assert chat.answer_delivered(waiting) and not chat.answer_delivered(waiting)
+    assert "Aangekomen in de chat" in c.get(f"/kcc/zaak/{number}").text
+    assert chat.resume("webchat", sid).history[-1] == ("medewerker", waiting.text)
 
 
 def test_startformulier_validation_keeps_typed_text_and_saves_corrections(console):

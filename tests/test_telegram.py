@@ -1,7 +1,9 @@
 """Telegram through python-telegram-bot against a Bot API endpoint on loopback
 (its base_url): a small fake Bot API in a real uvicorn serves getMe,
 deleteWebhook and getUpdates (long polling, real Update JSON) and records
-sendMessage. The bot runs on the real ChatService and store."""
+sendMessage. The bot runs on the real ChatService and store. A KCC agent's
+answer (Store.send_answer) reaches the chat through sendMessage; a failed
+send is tried again."""
 
 import asyncio
 import json
@@ -16,11 +18,11 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from channels.chat import ChatService
-from channels.telegram import ONLY_TEXT, TelegramBot
+from channels.chat import ChatService, answer_text
+from channels.telegram import ONLY_TEXT, TelegramBot, split_text
 from servers import free_port
 from triage.conversation import TEXTS
-from triage.store import Case
+from triage.store import Case, Event, OutboundRecord
 
 NL = TEXTS["nl"]
 TOKEN = "123456:TEST-token"
@@ -35,6 +37,8 @@ class FakeBotApi:
         self.updates: list[dict] = []
         self.again: list[dict] = []  # served once more whatever the offset (a redelivery)
         self.sent: list[dict] = []
+        self.send_errors: list[int] = []  # HTTP status of the next sendMessage calls that fail
+        self.refused: list[dict] = []  # sendMessage calls that failed
         self.calls: list[str] = []
         self.webhook: dict | None = None  # the parameters of setWebhook
         self.next_id = 1000
@@ -88,6 +92,11 @@ class FakeBotApi:
                 await asyncio.sleep(0.02)
         if method == "sendMessage":
             with self.lock:
+                if self.send_errors:
+                    code = self.send_errors.pop(0)
+                    self.refused.append({"chat_id": int(params["chat_id"]), "text": params["text"], "code": code})
+                    return JSONResponse({"ok": False, "error_code": code, "description": "Forbidden: bot was blocked "
+                                         "by the user" if code == 403 else "Internal Server Error"}, status_code=code)
                 self.sent.append({"chat_id": int(params["chat_id"]), "text": params["text"]})
                 n = len(self.sent)
             return ok({"message_id": 5000 + n, "date": int(time.time()), "text": params["text"],
@@ -247,3 +256,96 @@ def test_triage_serve_starts_the_bot_only_with_a_token(tmp_path, triage, api):
         assert svc.store.conversation("telegram", "55") is not None
     finally:
         svc.stop()
+
+
+INFO_TO_CASE = ["Hoe vraag ik een paspoort aan?", "nee", "ja", "Piet Jansen", "piet@example.nl", "1785 XK 4", "ja",
+                "nee", "ja"]
+
+
+def chat_case(chat, chat_id: str) -> str:
+    """A case made in a Telegram conversation (through the chat service): its number."""
+    for text in INFO_TO_CASE:
+        out = chat.handle("telegram", chat_id, text)
+    assert out.case_number
+    return out.case_number
+
+
+def answer_row(store, body) -> OutboundRecord:
+    with store.session() as s:
+        return s.exec(select(OutboundRecord).where(OutboundRecord.body == body)).one()
+
+
+def wait_row(store, body, status, timeout=15.0) -> OutboundRecord:
+    deadline = time.monotonic() + timeout
+    while (row := answer_row(store, body)).status != status:
+        assert time.monotonic() < deadline, f"answer still {row.status} after {row.attempts} tries"
+        time.sleep(0.02)
+    return row
+
+
+def test_a_kcc_answer_is_sent_to_the_chat_and_a_failed_send_is_tried_again(store, triage, api):
+    bot = TelegramBot(ChatService(store, triage), TOKEN, base_url=api.base_url, poll_timeout=1,
+                      answer_interval=0.2).start()
+    try:
+        number = chat_case(bot.chat, "4242")
+        first = "U kunt een paspoort aanvragen bij de balie in het stadhuis."
+        t0 = time.monotonic()
+        store.send_answer(number, "kcc", body=first)
+        [text] = api.replies(4242, count=1)
+        assert time.monotonic() - t0 < 1.5
+        assert text == answer_text(first) and text.startswith("Bericht van een medewerker van het Sociaal Wijkteam:\n\n")
+        row = wait_row(store, first, "sent")
+        assert (row.kanaal, row.to, row.attempts) == ("telegram", "4242", 1)
+        # in the conversation's history: /start (a resumed conversation) reminds of it
+        assert store.conversation("telegram", "4242").state["transcript"][-1] == ["medewerker", text]
+        api.push("/start")
+        assert api.replies(4242, after=1, count=1) == [text]
+        # Telegram fails twice (server errors): the answer is tried again and arrives once
+        second = "Aanvulling: neem een pasfoto mee."
+        api.send_errors = [500, 502]
+        store.send_answer(number, "kcc", body=second)
+        assert api.replies(4242, after=2, count=1) == [answer_text(second)]
+        row = wait_row(store, second, "sent")
+        assert row.attempts == 3 and [r["code"] for r in api.refused] == [500, 502]
+        time.sleep(1.0)
+        assert [m["text"] for m in api.sent].count(answer_text(second)) == 1
+        with store.session() as s:
+            events = s.exec(select(Event).where(Event.action.in_(("reply_sent", "reply_failed")))).all()
+        assert sorted(e.action for e in events) == ["reply_failed", "reply_failed", "reply_sent", "reply_sent"]
+        assert "paspoort" not in json.dumps([e.detail for e in events])
+    finally:
+        bot.stop()
+
+
+def test_an_answer_is_given_up_after_its_tries_or_when_the_chat_refuses_it_and_waits_while_the_bot_is_off(
+        store, triage, api):
+    chat = ChatService(store, triage)
+    number = chat_case(chat, "4242")
+    # written while no bot runs: kept, and sent when the bot starts
+    store.send_answer(number, "kcc", body="Antwoord terwijl de bot uit stond.")
+    bot = TelegramBot(chat, TOKEN, base_url=api.base_url, poll_timeout=1, answer_interval=0.1,
+                      answer_attempts=3).start()
+    try:
+        assert api.replies(4242, count=1) == [answer_text("Antwoord terwijl de bot uit stond.")]
+        wait_row(store, "Antwoord terwijl de bot uit stond.", "sent")
+        # Telegram keeps failing: given up after answer_attempts tries, then left alone
+        api.send_errors = [500] * 10
+        store.send_answer(number, "kcc", body="Dit antwoord komt niet aan.")
+        row = wait_row(store, "Dit antwoord komt niet aan.", "failed")
+        assert row.attempts == 3 and row.last_error == "NetworkError"
+        time.sleep(1.0)
+        assert len(api.refused) == 3
+        # the resident blocked the bot (403): given up at once
+        api.send_errors = [403]
+        store.send_answer(number, "kcc", body="Geblokkeerd.")
+        row = wait_row(store, "Geblokkeerd.", "failed")
+        assert row.attempts == 1 and row.last_error == "Forbidden"
+    finally:
+        bot.stop()
+
+
+def test_a_long_answer_goes_in_parts_under_telegrams_limit():
+    text = answer_text(("Een lange zin over de regeling. " * 40 + "\n\n") * 8)
+    parts = split_text(text)
+    assert len(parts) == 3 and all(len(p) <= 4000 for p in parts)
+    assert "".join(parts).replace("\n", "").replace(" ", "") == text.replace("\n", "").replace(" ", "")

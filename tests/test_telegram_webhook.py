@@ -4,6 +4,7 @@ test_telegram (setWebhook recorded, sendMessage collected), and real Update
 JSON posted to POST /telegram/webhook over HTTP, as Telegram would."""
 
 import json
+import re
 import threading
 import time
 import urllib.error
@@ -35,8 +36,8 @@ class Serve:
     def __init__(self, settings, triage):
         self.service = Service(settings).start(triage=triage)
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(triage=triage, service=self.service), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
+        self.app = create_app(triage=triage, service=self.service)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         while not self.server.started:
@@ -111,6 +112,39 @@ def test_an_update_is_stored_before_the_200_and_answered_through_the_bot_api(ser
         [case] = s.exec(select(Case)).all()
     assert (case.category, case.priority) == ("crisis", "spoed") and case.number in crisis[1]
     assert {m.status for m in stored(serve.service)} == {"triaged"}
+
+
+def test_a_kcc_answer_from_the_console_api_reaches_the_chat_in_webhook_mode(serve, api):
+    from fastapi.testclient import TestClient
+
+    from channels.chat import answer_text
+    from test_telegram import INFO_TO_CASE
+    from triage.web.auth import hash_password
+
+    for i, text in enumerate(INFO_TO_CASE):
+        assert serve.post(update_json(text, chat_id=37, update_id=1100 + i))[0] == 200
+    deadline = time.monotonic() + 20
+    while not (number := serve.service.store.conversation("telegram", "37").state.get("case_number")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    # a KCC agent answers through the console's JSON API (logged in)
+    serve.service.store.add_user("kcc", "kcc", hash_password("kcc-wachtwoord-123"))
+    with TestClient(serve.app, base_url="http://127.0.0.1", follow_redirects=False) as c:
+        c.get("/login")
+        assert c.post("/login", data={"username": "kcc", "password": "kcc-wachtwoord-123",
+                                      "csrf": c.cookies.get("triage_login_csrf", path="/login")}).status_code == 303
+        csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/console", follow_redirects=True).text).group(1)
+        page = c.get(f"/kcc/zaak/{number}").text
+        assert "Het antwoord komt in het Telegram-gesprek van de inwoner" in page and "binnen een paar seconden" in page
+        r = c.post(f"/api/kcc/cases/{number}/answer", json={"body": "U kunt een paspoort aanvragen bij de balie."},
+                   headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["kanaal"] == "telegram" and "klaargezet" in r.json()["message"]
+        text = answer_text("U kunt een paspoort aanvragen bij de balie.")
+        deadline = time.monotonic() + 10
+        while "Verstuurd via Telegram" not in c.get(f"/kcc/zaak/{number}").text:
+            assert time.monotonic() < deadline, "the answer was not marked sent"
+            time.sleep(0.1)
+    assert [m["text"] for m in api.sent if m["chat_id"] == 37].count(text) == 1
 
 
 def test_wrong_or_missing_secret_is_refused_and_nothing_is_stored(serve, api):

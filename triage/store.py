@@ -16,6 +16,7 @@ Rules kept here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -311,6 +312,7 @@ class Store:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         self.engine = create_engine(url, **kwargs)
+        self._chat_answer_listeners: list = []  # on_chat_answer
         if url.startswith("sqlite"):
             @event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -668,6 +670,111 @@ class Store:
         elif a["type"] == "escalate_crisis" and was_crisis:
             s.add(Event(actor=actor, action="crisis_repeated", case_id=case.id, message_id=message_id, detail={}))
 
+    # ------------------------------------------------ chat: the KCC's answers
+    # An answer a KCC agent writes for a chat case (send_answer) is an
+    # OutboundRecord with kanaal "webchat"/"telegram", ``to`` the conversation's
+    # external id, status "pending" until the chat channel delivered it.
+    CHAT_ANSWER_ATTEMPTS = 10
+
+    def on_chat_answer(self, listener) -> None:
+        """Call ``listener(kanaal, external_id)`` after :meth:`send_answer`
+        committed an answer for a chat, so the channel can deliver it at once
+        rather than at its next look. Runs in the sender's thread: it must be
+        quick; what it raises is logged and ignored."""
+        self._chat_answer_listeners.append(listener)
+
+    def off_chat_answer(self, listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._chat_answer_listeners.remove(listener)
+
+    def _chat_answer_queued(self, kanaal: str, external_id: str) -> None:
+        for listener in list(self._chat_answer_listeners):
+            try:
+                listener(kanaal, external_id)
+            except Exception as exc:  # the answer is stored: the channel's next look finds it
+                log.warning("chat answer listener failed (%s)", type(exc).__name__)
+
+    def pending_chat_answers(self, kanaal: str, external_id: str | list[str] | None = None,
+                             limit: int = 100) -> list[OutboundRecord]:
+        """KCC answers for chats of ``kanaal`` that did not reach the resident
+        yet, oldest first; ``external_id``: only for this conversation (or
+        these). An answer whose case was anonymised (no address) is left out."""
+        ids = [external_id] if isinstance(external_id, str) else external_id
+        if ids is not None and not ids:
+            return []
+        base = select(OutboundRecord).where(OutboundRecord.kanaal == kanaal, OutboundRecord.status == "pending",
+                                            OutboundRecord.to != "")
+        with self.session() as s:
+            if ids is None:
+                return list(s.exec(base.order_by(OutboundRecord.id).limit(limit)).all())
+            rows: list[OutboundRecord] = []
+            for i in range(0, len(ids), 500):
+                rows += s.exec(base.where(OutboundRecord.to.in_(ids[i:i + 500])).order_by(OutboundRecord.id)
+                               .limit(limit)).all()
+        return sorted(rows, key=lambda o: o.id)[:limit]
+
+    def chat_answer_delivered(self, outbound_id: int, text: str) -> bool:
+        """A chat answer reached the resident's chat (call it only after the
+        send succeeded): mark it sent and add ``text``, as the resident read
+        it, to the conversation's transcript (role "medewerker") so that a
+        resumed conversation shows it, in one transaction. False when it was
+        not pending any more (nothing changes). The caller keeps the
+        conversation engine from saving the same conversation meanwhile
+        (ChatService.answer_delivered holds the conversation's lock)."""
+        from .conversation import MAX_TRANSCRIPT
+
+        def tx():
+            with self.session() as s:
+                q = select(OutboundRecord).where(OutboundRecord.id == outbound_id)
+                if not self.url.startswith("sqlite"):
+                    q = q.with_for_update()
+                o = s.exec(q).first()
+                if o is None or o.status != "pending":
+                    return False
+                o.attempts += 1
+                o.status, o.sent_at, o.last_error = "sent", utcnow(), None
+                s.add(o)
+                q = select(Conversation).where(Conversation.kanaal == o.kanaal, Conversation.external_id == o.to)
+                if not self.url.startswith("sqlite"):
+                    q = q.with_for_update()
+                conv = s.exec(q).first()
+                if conv is not None and conv.state:  # a wiped conversation (retention) keeps nothing
+                    transcript = [*conv.state.get("transcript", []), ["medewerker", text]][-MAX_TRANSCRIPT:]
+                    conv.state = {**conv.state, "transcript": transcript}
+                    conv.updated_at = utcnow()
+                    s.add(conv)
+                s.add(Event(actor=o.kanaal, action="reply_sent", case_id=o.case_id,
+                            detail={"kanaal": o.kanaal, "kind": o.kind, "attempt": o.attempts}))
+                s.commit()
+                return True
+
+        return self._retrying(tx)
+
+    def chat_answer_failed(self, outbound_id: int, error: str, *, final: bool = False,
+                           max_attempts: int | None = None) -> str:
+        """A try to deliver a chat answer failed (``error``: a type name, no
+        personal data). After ``max_attempts`` tries, or at once when
+        ``final`` (the chat refuses it), the answer is "failed" and the
+        console shows it; otherwise it stays "pending". Returns the status."""
+        limit = max_attempts or self.CHAT_ANSWER_ATTEMPTS
+
+        def tx():
+            with self.session() as s:
+                o = s.get(OutboundRecord, outbound_id)
+                if o is None or o.status != "pending":
+                    return o.status if o is not None else "gone"
+                o.attempts += 1
+                o.last_error = (error or "")[:500]
+                if final or o.attempts >= limit:
+                    o.status = "failed"
+                s.add(o)
+                s.add(Event(actor=o.kanaal, action="reply_failed", case_id=o.case_id,
+                            detail={"kanaal": o.kanaal, "attempt": o.attempts, "given_up": o.status == "failed"}))
+                s.commit()
+                return o.status
+
+        return self._retrying(tx)
+
     def case_number(self, case_id: int | None) -> str | None:
         if case_id is None:
             return None
@@ -945,8 +1052,10 @@ class Store:
     def send_answer(self, number: str, actor: str, *, body: str, subject: str | None = None,
                     msgid_domain: str = "localhost") -> OutboundRecord:
         """KCC: an answer, edited by the agent, goes out through the channel
-        the question came from (mail: the outbox; chat: the conversation).
-        A phone case has no written channel: CaseConflict."""
+        the question came from (mail: the outbox; chat: a pending answer that
+        the chat channel delivers into the conversation, see
+        pending_chat_answers). A phone case has no written channel:
+        CaseConflict."""
         if not body.strip():
             raise ValueError("Het antwoord is leeg.")
 
@@ -981,7 +1090,10 @@ class Store:
                 c.review, c.reviewed_by, c.reviewed_at = "answered", actor, utcnow()
             s.add(Event(actor=actor, action="answer_sent", case_id=c.id, detail={"kanaal": out.kanaal}))
             return out
-        return self._change(number, fn)
+        out = self._change(number, fn)
+        if out.kanaal in ("webchat", "telegram"):  # committed: the chat channel may deliver it now
+            self._chat_answer_queued(out.kanaal, out.to)
+        return out
 
     def update_startformulier(self, number: str, actor: str, *, fields: dict, consent: str | None = None,
                               hulpvraag: str | None = None, wijk: str | None = None) -> Startformulier:

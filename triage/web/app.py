@@ -10,16 +10,26 @@ Web chat (when the app runs inside `triage serve`, i.e. with a Service):
   "..."}`` (optionally ``"id"``: the same id sent twice is handled once). The
   server sends ``{"type": "session", "session": TOKEN, "resumed": bool}``
   first, then, for a resumed conversation, ``{"type": "history", "messages":
-  [{"role": "inwoner"|"assistent", "text": ...}]}``, and after that the
-  replies as ``{"type": "message", "text": ...}``, each turn closed by
+  [{"role": "inwoner"|"assistent"|"medewerker", "text": ...}]}``, and after
+  that the replies as ``{"type": "message", "text": ...}``, each turn closed by
   ``{"type": "done", "case": NUMBER|null}``. A new conversation opens with
   the greeting (privacy notice). To resume after a reload or a server
   restart, connect with ``/chat/ws?session=TOKEN``; an unknown token starts a
   new conversation with a new token. ``?lang=en`` asks for English.
+
+  An answer that a KCC agent writes for the case of a web chat
+  (Store.send_answer) is pushed to the session's open socket(s) between
+  turns as ``{"type": "message", "text": ..., "from": "medewerker"}`` (the
+  text opens with a line saying a staff member wrote it); when no socket of
+  the session is open it waits and is pushed right after the history when
+  the resident comes back. It is marked sent and joins the history (role
+  "medewerker") only after the push succeeded (``AnswerPusher``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -41,6 +51,8 @@ MAX_TEXT = 1_000_000
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_RX = re.compile(r"[A-Za-z0-9_-]{16,64}")
 WS_MAX_BYTES = 256 * 1024  # a chat frame; the engine refuses long messages with a clear reply
+ANSWER_LOOK_SECONDS = 2.0  # the pusher looks for KCC answers this often (and at once when one is written here)
+PUSH_TIMEOUT = 10.0
 
 DEMO_PAGE = """<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -89,8 +101,12 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
         app.state.triage = service.live_triage if hasattr(service, "live_triage") else (triage or Triage(model_dir))
         app.state.service = service
         app.state.chat = getattr(service, "chat", None)
+        pusher = AnswerPusher(app.state.chat).start() if app.state.chat is not None else None
+        app.state.chat_answers = pusher
         log.info("models loaded in %.2f s", app.state.triage.load_seconds)
         yield
+        if pusher is not None:
+            await pusher.stop()
 
     # no /docs or /redoc: FastAPI's pages load scripts and fonts from outside CDNs;
     # the API is described by /openapi.json
@@ -156,7 +172,7 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
             return
         await ws.accept()
         try:
-            await _chat_session(ws, chat)
+            await _chat_session(ws, chat, getattr(ws.app.state, "chat_answers", None))
         except WebSocketDisconnect:
             return
 
@@ -166,7 +182,110 @@ def create_app(model_dir: Path | str | None = None, triage: Triage | None = None
     return app
 
 
-async def _chat_session(ws: WebSocket, chat) -> None:
+class _Socket:
+    """One open web chat socket. ``lock``: held while a turn is answered, so
+    a pushed answer comes between turns, never inside one."""
+
+    __slots__ = ("ws", "lock")
+
+    def __init__(self, ws: WebSocket):
+        self.ws = ws
+        self.lock = asyncio.Lock()
+
+    async def push(self, text: str) -> bool:
+        async with self.lock:
+            try:
+                await asyncio.wait_for(self.ws.send_json({"type": "message", "text": text, "from": "medewerker"}),
+                                       PUSH_TIMEOUT)
+                return True
+            except Exception:  # closed, gone or stuck: the answer stays pending
+                return False
+
+
+class AnswerPusher:
+    """Delivers the KCC's answers to the web chat sessions connected to this
+    process: one task in the server's event loop looks every
+    ANSWER_LOOK_SECONDS (and at once when Store.send_answer wrote a web chat
+    answer, or a session connected) for pending answers of the connected
+    sessions, pushes each to the session's sockets and, once a push
+    succeeded, marks it delivered (ChatService.answer_delivered: sent, and in
+    the history). Pushed but not marked (the store was down): marked later
+    without a second push."""
+
+    def __init__(self, chat, interval: float = ANSWER_LOOK_SECONDS):
+        self.chat = chat
+        self.interval = interval
+        self.sockets: dict[str, set[_Socket]] = {}
+        self._pushed: dict[int, object] = {}  # pushed, not marked yet
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> "AnswerPusher":
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self.chat.store.on_chat_answer(self._written)
+        self._task = asyncio.create_task(self._run(), name="webchat-answers")
+        return self
+
+    async def stop(self) -> None:
+        self.chat.store.off_chat_answer(self._written)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def _written(self, kanaal: str, external_id: str) -> None:  # any thread
+        if kanaal == "webchat" and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    def register(self, sid: str, sock: _Socket) -> None:
+        self.sockets.setdefault(sid, set()).add(sock)
+        self._wake.set()  # answers that waited for this session
+
+    def unregister(self, sid: str, sock: _Socket) -> None:
+        socks = self.sockets.get(sid)
+        if socks is not None:
+            socks.discard(sock)
+            if not socks:
+                del self.sockets[sid]
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+            try:
+                await self.deliver()
+            except Exception as exc:  # the store is down: the answers stay pending
+                log.error("web chat answers not delivered (%s); tried again", type(exc).__name__)
+
+    async def deliver(self) -> int:
+        """One look: push what waits for the connected sessions. Returns the
+        number delivered."""
+        if not self.sockets:
+            return 0
+        sids = list(self.sockets)
+        answers = await run_in_threadpool(self.chat.pending_answers, "webchat", sids)
+        waiting, asked = {a.id for a in answers}, set(sids)
+        for gone in [i for i, a in self._pushed.items() if i not in waiting and a.external_id in asked]:
+            del self._pushed[gone]  # marked meanwhile
+        done = 0
+        for a in answers:
+            if a.id not in self._pushed:
+                shown = False
+                for sock in list(self.sockets.get(a.external_id, ())):
+                    shown = await sock.push(a.text) or shown
+                if not shown:
+                    continue
+                self._pushed[a.id] = a
+            await run_in_threadpool(self.chat.answer_delivered, a)
+            del self._pushed[a.id]
+            done += 1
+        return done
+
+
+async def _chat_session(ws: WebSocket, chat, pusher: AnswerPusher | None = None) -> None:
     asked = ws.query_params.get("session") or ""
     lang = ws.query_params.get("lang")
     opened = None
@@ -181,32 +300,48 @@ async def _chat_session(ws: WebSocket, chat) -> None:
     for text in opened.replies:
         await ws.send_json({"type": "message", "text": text})
     await ws.send_json({"type": "done", "case": opened.case_number})
+    sock = _Socket(ws)
+    if pusher is not None:
+        pusher.register(sid, sock)  # after the history: answers that waited come next
+    try:
+        await _chat_turns(ws, chat, sid, sock)
+    finally:
+        if pusher is not None:
+            pusher.unregister(sid, sock)
+
+
+async def _chat_turns(ws: WebSocket, chat, sid: str, sock: _Socket) -> None:
     while True:
         frame = await ws.receive()
         if frame["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(frame.get("code", 1000))
-        raw = frame.get("text")
-        if raw is None:
-            raw = (frame.get("bytes") or b"").decode("utf-8", "replace")
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if not isinstance(data, dict) or data.get("type") != "message" or not isinstance(data.get("text"), str):
-            await ws.send_json({"type": "error", "text": 'Stuur een bericht als {"type": "message", "text": "..."}.'})
-            await ws.send_json({"type": "done", "case": None})
-            continue
-        key = data.get("id") if isinstance(data.get("id"), str) and 0 < len(data["id"]) <= 100 else None
-        try:
-            out = await run_in_threadpool(chat.handle, "webchat", sid, data["text"], key=key)
-        except Exception as exc:  # the resident is told; crisis numbers always
-            log.error("web chat message failed (%s)", type(exc).__name__)
-            await ws.send_json({"type": "message", "text": chat.error_text()})
-            await ws.send_json({"type": "done", "case": None})
-            continue
-        for text in out.replies:
-            await ws.send_json({"type": "message", "text": text})
-        await ws.send_json({"type": "done", "case": out.case_number})
+        async with sock.lock:  # a pushed answer waits until this turn is answered
+            await _chat_turn(ws, chat, sid, frame)
+
+
+async def _chat_turn(ws: WebSocket, chat, sid: str, frame: dict) -> None:
+    raw = frame.get("text")
+    if raw is None:
+        raw = (frame.get("bytes") or b"").decode("utf-8", "replace")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("type") != "message" or not isinstance(data.get("text"), str):
+        await ws.send_json({"type": "error", "text": 'Stuur een bericht als {"type": "message", "text": "..."}.'})
+        await ws.send_json({"type": "done", "case": None})
+        return
+    key = data.get("id") if isinstance(data.get("id"), str) and 0 < len(data["id"]) <= 100 else None
+    try:
+        out = await run_in_threadpool(chat.handle, "webchat", sid, data["text"], key=key)
+    except Exception as exc:  # the resident is told; crisis numbers always
+        log.error("web chat message failed (%s)", type(exc).__name__)
+        await ws.send_json({"type": "message", "text": chat.error_text()})
+        await ws.send_json({"type": "done", "case": None})
+        return
+    for text in out.replies:
+        await ws.send_json({"type": "message", "text": text})
+    await ws.send_json({"type": "done", "case": out.case_number})
 
 
 def install_console(app: FastAPI, store, settings) -> None:

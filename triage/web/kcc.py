@@ -39,8 +39,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..forms import AANMELDERS, FIELD_LABELS, FIELDS, validate_startformulier
 from ..kennisbank import detect_language
-from ..store import (CATEGORIES, DOMAINS, Case, CaseConflict, CaseNotFound, InboundRecord, OutboundRecord,
-                     Startformulier)
+from ..store import (CATEGORIES, DOMAINS, Case, CaseConflict, CaseNotFound, Conversation, InboundRecord,
+                     OutboundRecord, Startformulier)
 from .auth import Principal, require
 from .console import CATEGORY_NAMES, KANAAL_NAMES, age_text, can_view_case, render
 
@@ -67,6 +67,8 @@ DONE = {
     "verbeterd_bd": "De verbetering van zaak {zaak} is opgeslagen. De zaak staat nu bij de bureaudienst.",
     "ongewijzigd": "Er was niets veranderd aan categorie of domeinen van zaak {zaak}.",
     "verstuurd": "Het antwoord voor zaak {zaak} is verstuurd.",
+    "in_chat": ("Het antwoord voor zaak {zaak} is klaargezet voor de chat van de inwoner. Onder 'Verstuurde berichten' "
+                "ziet u of het is aangekomen."),
     "opgeslagen": "Het startformulier van zaak {zaak} is opgeslagen.",
     "doorgestuurd": "Zaak {zaak} is doorgestuurd naar de bureaudienst.",
     "gesloten": "Zaak {zaak} is gesloten.",
@@ -202,6 +204,9 @@ def case_detail(request: Request, number: str, actor: str) -> dict:
         outs = s.exec(select(OutboundRecord.kanaal, OutboundRecord.subject, OutboundRecord.body, OutboundRecord.kind,
                              OutboundRecord.status, OutboundRecord.created_at)
                       .where(OutboundRecord.case_id == c.id).order_by(OutboundRecord.id)).all()
+        # the chat an answer goes to (none: the resident started afresh, or it was wiped)
+        chat_kanaal = s.exec(select(Conversation.kanaal).where(Conversation.case_id == c.id)).first() \
+            if c.kanaal == "chat" else None
     store.audit(actor, "case_viewed", case_id=c.id)
     msgs = list(reversed(msgs))
     first_text = msgs[0].inhoud if msgs else ""
@@ -227,6 +232,7 @@ def case_detail(request: Request, number: str, actor: str) -> dict:
         "replies": [{"kanaal": o.kanaal, "subject": o.subject, "body": o.body, "kind": o.kind, "status": o.status,
                      "created_at": _aware(o.created_at)} for o in outs],
         "subject": (msgs[0].onderwerp if msgs else "") or "",
+        "chat_kanaal": chat_kanaal,
     }
 
 
@@ -262,7 +268,9 @@ def _case_page(request: Request, p: Principal, number: str, *, errors: dict | No
            "remark": values.get("remark", ""), "sf": form_values,
            "correct_category": values.get("category", d["category"]),
            "correct_domains": values.get("domains", d["domains"]),
-           "crisis_numbers": request.app.state.triage.municipality.placeholders()}
+           "crisis_numbers": request.app.state.triage.municipality.placeholders(),
+           # the Telegram bot of this `triage serve` runs: it delivers Telegram answers within seconds
+           "telegram_on": getattr(getattr(request.app.state, "service", None), "telegram", None) is not None}
     return render(request, "kcc/zaak.html", ctx, status_code)
 
 
@@ -374,14 +382,15 @@ async def answer_page(request: Request, number: str, p: Principal = Depends(ROLE
             return await run_in_threadpool(lambda: _case_page(request, p, number, errors=errors, values=keep,
                                                               status_code=422))
         domain = request.app.state.service.intake.domain
-        await run_in_threadpool(lambda: store.send_answer(number, p.username, body=body, subject=subject or None,
-                                                          msgid_domain=domain))
+        out = await run_in_threadpool(lambda: store.send_answer(number, p.username, body=body,
+                                                                subject=subject or None, msgid_domain=domain))
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except (CaseConflict, ValueError) as exc:
         return await run_in_threadpool(lambda: _case_page(request, p, number, errors={"answer_body": str(exc)},
                                                           values=keep, status_code=409))
-    return RedirectResponse(_done_url(f"/kcc/zaak/{number}", "verstuurd", number, "#antwoord"), status_code=303)
+    code = "verstuurd" if out.kanaal == "email" else "in_chat"
+    return RedirectResponse(_done_url(f"/kcc/zaak/{number}", code, number, "#antwoord"), status_code=303)
 
 
 @router.post("/kcc/zaak/{number}/startformulier", include_in_schema=False)
@@ -738,7 +747,7 @@ def api_answer(request: Request, number: str, body: AnswerIn, p: Principal = Dep
                                                                subject=(body.subject or "").strip() or None,
                                                                msgid_domain=domain))
     return AnswerOut(number=number, outbound_id=out.id, kanaal=out.kanaal, subject=out.subject, status=out.status,
-                     message=DONE["verstuurd"].format(zaak=number))
+                     message=DONE["verstuurd" if out.kanaal == "email" else "in_chat"].format(zaak=number))
 
 
 @router.post("/api/kcc/cases/{number}/startformulier", response_model=StartformulierOut, tags=["kcc"])

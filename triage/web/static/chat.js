@@ -5,7 +5,10 @@
  *
  * Talks to the server that serves this file over the WebSocket /chat/ws:
  * sends {"type": "message", "text": ...}; receives {"type": "message", "text"},
- * {"type": "session"}, {"type": "history"}, {"type": "done"}. The session
+ * {"type": "session"}, {"type": "history"}, {"type": "done"}; an answer that a
+ * staff member wrote comes as {"type": "message", "from": "medewerker"} (in
+ * the history: role "medewerker") and is shown labelled "Medewerker
+ * wijkteam"; when the chat is closed the button says a message came. The session
  * token is kept in sessionStorage, so a reload or a server restart resumes
  * the conversation (?session=<token>). Keyboard: Enter sends, Shift+Enter is a
  * new line, Escape closes the chat. Messages are shown as text, never as HTML.
@@ -35,6 +38,8 @@
     ".swt-chat-msg{white-space:pre-wrap;padding:.5rem .7rem;border-radius:.6rem;max-width:85%;overflow-wrap:anywhere}",
     ".swt-chat-msg.assistent{background:#eef3f6;align-self:flex-start}",
     ".swt-chat-msg.inwoner{background:#00557a;color:#fff;align-self:flex-end}",
+    ".swt-chat-msg.medewerker{background:#fff4d6;border-left:4px solid #b07d00;align-self:flex-start}",
+    ".swt-chat-from{display:block;font-weight:bold;font-size:.85rem;margin-bottom:.2rem}",
     ".swt-chat-status{min-height:1.2em;margin:0 .8rem;font-size:.85rem;color:#555}",
     ".swt-chat-form{display:flex;flex-wrap:wrap;gap:.4rem;padding:.6rem;border-top:1px solid #ddd}",
     ".swt-chat-form label{width:100%;font-size:.85rem}",
@@ -75,9 +80,15 @@
   var ws = null, queue = [], retry = 0, opened = false;
 
   function add(role, text) {
-    var m = el("div", { "class": "swt-chat-msg " + role }, text);
+    var m = el("div", { "class": "swt-chat-msg " + role });
+    if (role === "medewerker") { m.appendChild(el("span", { "class": "swt-chat-from" }, "Medewerker wijkteam")); }
+    m.appendChild(document.createTextNode(text || ""));
     log.appendChild(m);
     log.scrollTop = log.scrollHeight;
+  }
+
+  function roleOf(name) {
+    return name === "inwoner" || name === "medewerker" ? name : "assistent";
   }
 
   function session() {
@@ -100,7 +111,10 @@
         try { window.sessionStorage.setItem(KEY, data.session); } catch (e) { /* private mode */ }
       } else if (data.type === "history") {
         log.textContent = "";
-        (data.messages || []).forEach(function (m) { add(m.role === "inwoner" ? "inwoner" : "assistent", m.text); });
+        (data.messages || []).forEach(function (m) { add(roleOf(m.role), m.text); });
+      } else if (data.type === "message" && data.from === "medewerker") {
+        add("medewerker", data.text);
+        if (panel.hidden) { toggle.textContent = "Chat met het wijkteam: nieuw bericht"; }
       } else if (data.type === "message" || data.type === "error") {
         add("assistent", data.text);
       } else if (data.type === "done") {
@@ -116,6 +130,7 @@
   }
 
   function show(open) {
+    if (open) { toggle.textContent = "Chat met het wijkteam"; }
     panel.hidden = !open;
     toggle.hidden = open;
     toggle.setAttribute("aria-expanded", open ? "true" : "false");
