@@ -112,6 +112,20 @@ class _KeyedLocks:
                     del self._locks[key]
 
 
+@dataclass(slots=True)
+class _Conv:
+    """A conversation row as the chat reads it on every message (a plain
+    object: building a Conversation model costs ten times as much)."""
+
+    id: int | None
+    kanaal: str
+    external_id: str
+    state: dict
+    case_id: int | None = None
+    since_message_id: int | None = None
+    status: str = "open"
+
+
 @dataclass
 class ChatOpened:
     replies: list[str]                       # the greeting (new conversation) or nothing
@@ -181,7 +195,7 @@ class ChatService:
         return self._start(kanaal, external_id, language, self._conversation(kanaal, external_id))[0]
 
     def _start(self, kanaal: str, external_id: str, language: str | None,
-               conv: Conversation | None) -> tuple[ChatOpened, Conversation, ConversationState]:
+               conv: "Conversation | _Conv | None") -> tuple[ChatOpened, "Conversation | _Conv", ConversationState]:
         """Greet a new (or wiped) conversation; resume a stored one. Returns
         what the resident sees, the conversation row and its state."""
         if conv is not None and conv.state:
@@ -248,7 +262,7 @@ class ChatService:
         with self._lock(kanaal, external_id):
             self._clean.discard((kanaal, external_id))  # it now holds a message not handled yet
             with self._db:
-                _, duplicate = self.store.save_chat_message(Conversation(kanaal=kanaal, external_id=external_id),
+                _, duplicate = self.store.save_chat_message(_Conv(None, kanaal, external_id, {}),
                                                             text[:MAX_STORED_CHARS], key)
         return not duplicate
 
@@ -303,7 +317,7 @@ class ChatService:
             self._clean.clear()
         self._clean.add(ident)
 
-    def _conversation(self, kanaal: str, external_id: str) -> Conversation | None:
+    def _conversation(self, kanaal: str, external_id: str) -> _Conv | None:
         """The stored conversation (a detached row), read with one plain
         statement (the ORM's query costs four times as much, on every
         message). On SQLite the read runs outside a transaction: in WAL mode
@@ -320,24 +334,21 @@ class ChatService:
                 raw.close()
             if row is None:
                 return None
-            return Conversation(id=row[0], kanaal=kanaal, external_id=external_id,
-                                state=json.loads(row[1]) if row[1] else {}, case_id=row[2],
-                                since_message_id=row[3], status=row[4])
+            return _Conv(row[0], kanaal, external_id, json.loads(row[1]) if row[1] else {}, row[2], row[3], row[4])
         with self.store.engine.connect() as conn:
             row = conn.execute(_CONVERSATION_QUERY, {"kanaal": kanaal, "external_id": external_id}).first()
         if row is None:
             return None
         m = row._mapping
-        return Conversation(id=m["id"], kanaal=kanaal, external_id=external_id, state=m["state"] or {},
-                            case_id=m["case_id"], since_message_id=m["since_message_id"], status=m["status"])
+        return _Conv(m["id"], kanaal, external_id, m["state"] or {}, m["case_id"], m["since_message_id"], m["status"])
 
-    def _unhandled(self, conv: Conversation, before: int) -> list[InboundRecord]:
+    def _unhandled(self, conv: "Conversation | _Conv", before: int) -> list[InboundRecord]:
         with self._db, self.store.session() as s:
             return list(s.exec(select(InboundRecord).where(
                 InboundRecord.kanaal == "chat", InboundRecord.channel_message_id == f"{conv.kanaal}:{conv.external_id}",
                 InboundRecord.status == "chat", InboundRecord.id < before).order_by(InboundRecord.id)).all())
 
-    def _turn(self, conv: Conversation, state: ConversationState, message_id: int,
+    def _turn(self, conv: "Conversation | _Conv", state: ConversationState, message_id: int,
               text: str) -> tuple[ConversationState, ChatReply]:
         new_state, replies, actions = self.engine.handle(state, text, now=self.clock())
         with self._db:
