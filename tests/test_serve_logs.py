@@ -59,3 +59,29 @@ def test_serve_log_has_no_tokens_or_personal_data(tmp_path):
     session = first["session"]
     for secret in [token, session, *secrets]:
         assert secret not in text, f"{secret!r} leaked into the log"
+
+
+def test_sigterm_stops_serve_with_its_worker_processes(tmp_path):
+    http, smtp = free_port(), free_port()
+    env = {**os.environ, "TRIAGE_DATA_DIR": str(tmp_path / "data"), "TRIAGE_HTTP_PORT": str(http),
+           "TRIAGE_SMTP_PORT": str(smtp), "TRIAGE_WORKERS": "2"}
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "serve"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http}/api/health", timeout=2):
+                break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2  # the mail workers (and multiprocessing's resource tracker)
+    proc.terminate()
+    assert proc.wait(timeout=60) == 0
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in children if os.path.exists(f"/proc/{pid}")
+            and "zombie" not in open(f"/proc/{pid}/status").read().lower()]
+    assert left == [], f"worker processes left after SIGTERM: {left}"

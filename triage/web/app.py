@@ -386,8 +386,14 @@ def run(host: str | None = None, port: int | None = None, model_dir: str | None 
 
     from ..service import Service
 
+    import signal
+
     settings = settings or get_settings()
     logging.getLogger("uvicorn.error").addFilter(RedactQuery())
+    # uvicorn re-raises a captured SIGTERM after its own shutdown; with the
+    # default handler that would end the process before service.stop() and
+    # leave the worker processes behind. A handler of ours lets it return.
+    signal.signal(signal.SIGTERM, lambda *_: log.info("SIGTERM: stopping"))
     service = Service(settings, model_dir=model_dir).start()
     try:
         app = create_app(triage=service.triage, service=service)
