@@ -12,6 +12,7 @@ for every role and for no login.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,7 +23,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from ..store import Case
+from sqlmodel import select
+
+from ..store import Case, CaseNotFound, Store
 from .auth import (COOKIE, LOGIN_CSRF_COOKIE, Auth, CsrfFailed, Forbidden, LoginRequired, LoginThrottled, Principal,
                    login_csrf_ok, new_login_csrf, require)
 
@@ -55,6 +58,29 @@ def can_view_case(role: str, case: Case) -> bool:
     if role == "bureaudienst":
         return case.queue == "bureaudienst"
     return False
+
+
+NUMBER_RX = re.compile(r"SWT-\d{4}-\d{6}")
+
+
+def visible_case(store: Store, role: str, number: str) -> Case:
+    """The case when this role may see it (can_view_case) and it still holds
+    its data; CaseNotFound otherwise — also for a malformed number or a case
+    of another queue, so callers answer 404 and numbers cannot be probed."""
+    if not NUMBER_RX.fullmatch(number or ""):
+        raise CaseNotFound(number)
+    with store.session() as s:
+        c = s.exec(select(Case).where(Case.number == number)).first()
+    if c is None or not can_view_case(role, c) or c.anonymised_at is not None:
+        raise CaseNotFound(number)
+    return c
+
+
+def aware(when: datetime | None) -> datetime | None:
+    """A stored time as timezone-aware UTC (SQLite returns naive times)."""
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def age_text(when: datetime | None, now: datetime | None = None) -> str:

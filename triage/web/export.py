@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from ..forms import AANMELDERS, FIELD_LABELS, FIELDS, validate_startformulier
 from ..store import Case, CaseNotFound, Startformulier, Store
 from .auth import Principal, require
-from .console import CATEGORY_NAMES, DOMAIN_NAMES, can_view_case, local_time, render
+from .console import CATEGORY_NAMES, DOMAIN_NAMES, aware, local_time, render, visible_case
 
 __all__ = ["router", "visible_case", "export_data", "save_startformulier", "render_pdf", "case_page_url",
            "StartformulierExport", "CONSENT_NAMES", "CONSENT_QUESTION", "field_text"]
@@ -60,24 +60,6 @@ def case_page_url(role: str, number: str) -> str:
 
 
 # ------------------------------------------------------------------ reading
-def visible_case(store: Store, role: str, number: str) -> Case:
-    """The case when this role may see it; CaseNotFound otherwise (also for
-    a case that exists but is not for this role: callers answer 404)."""
-    if not number or len(number) > 32:
-        raise CaseNotFound(number)
-    with store.session() as s:
-        c = s.exec(select(Case).where(Case.number == number)).first()
-    if c is None or not can_view_case(role, c):
-        raise CaseNotFound(number)
-    return c
-
-
-def _aware(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 def export_data(store: Store, c: Case) -> dict:
     """The startformulier in the labeling guide's field names and forms
     (absent fields are absent), with the case's number, category, domains,
@@ -87,7 +69,7 @@ def export_data(store: Store, c: Case) -> dict:
     stored = dict(form.fields or {}) if form else {}
     fields = {k: stored[k] for k in FIELDS if stored.get(k) not in (None, "", [])}
     return {"case_number": c.number, "category": c.category, "domains": list(c.domains or []), "wijk": c.wijk,
-            "created_at": _aware(c.created_at), "fields": fields,
+            "created_at": aware(c.created_at), "fields": fields,
             "consent": form.consent if form else "onbekend", "hulpvraag": form.hulpvraag if form else ""}
 
 

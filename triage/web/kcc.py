@@ -42,7 +42,7 @@ from ..kennisbank import detect_language
 from ..store import (CATEGORIES, DOMAINS, Case, CaseConflict, CaseNotFound, Conversation, InboundRecord,
                      OutboundRecord, Startformulier)
 from .auth import Principal, require
-from .console import CATEGORY_NAMES, KANAAL_NAMES, age_text, can_view_case, render
+from .console import NUMBER_RX, CATEGORY_NAMES, KANAAL_NAMES, age_text, aware, can_view_case, render, visible_case
 
 router = APIRouter()
 ROLE = require("kcc")
@@ -50,7 +50,6 @@ PER_PAGE = 50
 MAX_NOTE = 20_000  # characters of a phone note
 MAX_ANSWER = 20_000
 MAX_MESSAGES = 50  # messages shown on a case page (a long chat shows the last ones)
-NUMBER_RX = re.compile(r"SWT-\d{4}-\d{6}")
 KEY_RX = re.compile(r"[A-Za-z0-9_-]{16,100}")
 
 REVIEW_NAMES = {None: "Nog niet beoordeeld", "accepted": "Route geaccepteerd", "corrected": "Verbeterd",
@@ -97,12 +96,6 @@ def _answer_title(request: Request, answer_id: str | None) -> str | None:
     return kb.answers[answer_id].title
 
 
-def _aware(when: datetime | None) -> datetime | None:
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
 class NotVisible(Exception):
     """No such case for the KCC (unknown, or in another queue): 404."""
 
@@ -113,15 +106,12 @@ def _not_found(request: Request) -> HTMLResponse:
 
 
 def _visible_case(store, number: str) -> Case:
-    """The case when the KCC may see it; NotVisible otherwise (also for a
-    malformed number)."""
-    if not NUMBER_RX.fullmatch(number or ""):
-        raise NotVisible()
-    with store.session() as s:
-        c = s.exec(select(Case).where(Case.number == number)).first()
-    if c is None or not can_view_case("kcc", c) or c.anonymised_at is not None:
-        raise NotVisible()
-    return c
+    """The case when the KCC may see it (console.visible_case); NotVisible
+    otherwise."""
+    try:
+        return visible_case(store, "kcc", number)
+    except CaseNotFound:
+        raise NotVisible() from None
 
 
 def _done_url(path: str, code: str, number: str, anchor: str = "") -> str:
@@ -158,7 +148,7 @@ def inbox_rows(request: Request, *, status: str = "", kanaal: str = "", category
                       .order_by(sql_case((Case.status == "open", 0), else_=1), Case.created_at, Case.id)
                       .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     now = datetime.now(timezone.utc)
-    items = [{"number": r.number, "created_at": _aware(r.created_at), "age": age_text(r.created_at, now),
+    items = [{"number": r.number, "created_at": aware(r.created_at), "age": age_text(r.created_at, now),
               "kanaal": r.kanaal, "category": r.category, "domains": list(r.domains or []),
               "confidence": round(float(r.confidence or 0.0), 4), "route": r.route, "answer_id": r.answer_id,
               "answer_title": _answer_title(request, r.answer_id), "review": r.review, "status": r.status,
@@ -216,21 +206,21 @@ def case_detail(request: Request, number: str, actor: str) -> dict:
     if c.answer_id and kb is not None and c.answer_id in kb.answers:
         suggested = kb.render(c.answer_id, lang)
     return {
-        "number": c.number, "created_at": _aware(c.created_at), "age": age_text(c.created_at), "kanaal": c.kanaal,
+        "number": c.number, "created_at": aware(c.created_at), "age": age_text(c.created_at), "kanaal": c.kanaal,
         "category": c.category, "domains": list(c.domains or []), "confidence": round(float(c.confidence or 0.0), 4),
         "route": c.route, "priority": c.priority, "destination": c.destination, "wijk": c.wijk,
         "answer_id": c.answer_id, "answer_title": _answer_title(request, c.answer_id), "reasons": list(c.reasons or []),
-        "status": c.status, "review": c.review, "reviewed_by": c.reviewed_by, "reviewed_at": _aware(c.reviewed_at),
+        "status": c.status, "review": c.review, "reviewed_by": c.reviewed_by, "reviewed_at": aware(c.reviewed_at),
         "returned": bool(c.remark) and c.review is None, "remark": c.remark if c.review is None else None,
         "afzender": c.afzender, "language": lang, "suggested_answer": suggested,
-        "messages": [{"kanaal": m.kanaal, "received_at": _aware(m.received_at), "afzender": m.afzender,
+        "messages": [{"kanaal": m.kanaal, "received_at": aware(m.received_at), "afzender": m.afzender,
                       "afzender_naam": m.afzender_naam, "onderwerp": m.onderwerp, "inhoud": m.inhoud} for m in msgs],
         "messages_total": n_msgs,
         "startformulier": {"fields": dict(form.fields or {}) if form else {},
                            "consent": form.consent if form else "onbekend",
                            "hulpvraag": form.hulpvraag if form else ""},
         "replies": [{"kanaal": o.kanaal, "subject": o.subject, "body": o.body, "kind": o.kind, "status": o.status,
-                     "created_at": _aware(o.created_at)} for o in outs],
+                     "created_at": aware(o.created_at)} for o in outs],
         "subject": (msgs[0].onderwerp if msgs else "") or "",
         "chat_kanaal": chat_kanaal,
     }
