@@ -4,7 +4,6 @@ held-out split) and write models/MODEL_CARD.md with the same figures.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -153,7 +152,7 @@ def format_report(ev: Evaluation, title: str = "held-out split") -> str:
         for k, v in fs["per_field"].items():
             lines.append(f"  {k:<22} P {v['precision']:.3f}  R {v['recall']:.3f}  F1 {v['f1']:.3f}  (n={v['support']})")
         right = fs["consent_stated_right"]
-        lines.append(f"consent read right where stated: " + ("n/a" if right is None else f"{right:.3f}") +
+        lines.append("consent read right where stated: " + ("n/a" if right is None else f"{right:.3f}") +
                      f" (n={fs['consent_stated']}); 'ja' without words: {fs['consent_ja_without_words']}")
     if ev.routes:
         lines.append("")

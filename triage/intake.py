@@ -18,7 +18,7 @@ from datetime import timedelta
 from email.utils import make_msgid
 
 from .kennisbank import detect_language
-from .pipeline import Message, Triage
+from .pipeline import Triage
 from .store import InboundRecord, IntakeResult, Store, utcnow
 
 log = logging.getLogger("triage.intake")

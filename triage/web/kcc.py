@@ -323,7 +323,7 @@ async def accept_page(request: Request, number: str, p: Principal = Depends(ROLE
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except CaseConflict as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, top_error=str(exc), status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, top_error=str(exc), status_code=409)
     if c.queue != "kcc":
         return RedirectResponse(_done_url("/kcc", "geaccepteerd_bd", number), status_code=303)
     return RedirectResponse(_done_url("/kcc", "geaccepteerd", number), status_code=303)
@@ -347,8 +347,8 @@ async def correct_page(request: Request, number: str, p: Principal = Depends(ROL
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except (CaseConflict, ValueError) as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, top_error=str(exc), values=keep,
-                                                          status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, top_error=str(exc), values=keep,
+                                                          status_code=409)
     return _after(number, c, "verbeterd_bd", "verbeterd", "#triage")
 
 
@@ -377,8 +377,8 @@ async def answer_page(request: Request, number: str, p: Principal = Depends(ROLE
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except (CaseConflict, ValueError) as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, errors={"answer_body": str(exc)},
-                                                          values=keep, status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, errors={"answer_body": str(exc)},
+                                                          values=keep, status_code=409)
     code = "verstuurd" if out.kanaal == "email" else "in_chat"
     return RedirectResponse(_done_url(f"/kcc/zaak/{number}", code, number, "#antwoord"), status_code=303)
 
@@ -402,8 +402,8 @@ async def startformulier_page(request: Request, number: str, p: Principal = Depe
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except (CaseConflict, ValueError) as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, top_error=str(exc), values=keep,
-                                                          status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, top_error=str(exc), values=keep,
+                                                          status_code=409)
     return RedirectResponse(_done_url(f"/kcc/zaak/{number}", "opgeslagen", number, "#startformulier"),
                             status_code=303)
 
@@ -423,8 +423,8 @@ async def forward_page(request: Request, number: str, p: Principal = Depends(ROL
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except CaseConflict as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, top_error=str(exc),
-                                                          values={"remark": remark}, status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, top_error=str(exc),
+                                                          values={"remark": remark}, status_code=409)
     return RedirectResponse(_done_url("/kcc", "doorgestuurd", number), status_code=303)
 
 
@@ -444,7 +444,7 @@ async def close_page(request: Request, number: str, p: Principal = Depends(ROLE)
     except (NotVisible, CaseNotFound):
         return _not_found(request)
     except CaseConflict as exc:
-        return await run_in_threadpool(lambda: _case_page(request, p, number, top_error=str(exc), status_code=409))
+        return await run_in_threadpool(_case_page, request, p, number, top_error=str(exc), status_code=409)
     return RedirectResponse(_done_url("/kcc", "gesloten", number), status_code=303)
 
 
