@@ -33,6 +33,8 @@ for p in (REPO, REPO / "benchmarks"):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+from triage.web.auth import required_roles  # noqa: E402  (after the path set-up)
+
 ROLES = ("kcc", "bureaudienst", "beheer")
 CASE_PARAMS = ("number", "nummer", "case", "case_number", "zaak", "zaaknummer")
 PASSWORDS = {r: f"{r}-bench-wachtwoord-1" for r in ROLES}
@@ -55,15 +57,6 @@ class Target:
         return self.path + (f"?{q}" if q else "")
 
 
-def _roles_in(dependant) -> list[tuple]:
-    found = []
-    for d in getattr(dependant, "dependencies", None) or []:
-        if hasattr(d.call, "roles"):
-            found.append(tuple(d.call.roles))
-        found.extend(_roles_in(d))
-    return found
-
-
 def get_routes(app) -> list[tuple[str, tuple, tuple]]:
     """(path, roles, query parameter names) of every GET route that needs a role."""
     try:
@@ -77,7 +70,7 @@ def get_routes(app) -> list[tuple[str, tuple, tuple]]:
         dep = getattr(ctx, "dependant", None)
         if dep is None or "GET" not in (getattr(ctx, "methods", None) or ()):
             continue
-        found = _roles_in(dep)
+        found = required_roles(dep)
         if not found:
             continue
         allowed = set(found[0]).intersection(*map(set, found[1:]))

@@ -38,6 +38,7 @@ import pytest
 from sqlmodel import func, select
 
 from triage.store import Case, Correction, OutboundRecord, User
+from triage.web.auth import required_roles
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "benchmarks") not in sys.path:
@@ -96,15 +97,6 @@ class Route:
         return None
 
 
-def _roles_in(dependant) -> list[tuple]:
-    found = []
-    for d in getattr(dependant, "dependencies", None) or []:
-        if hasattr(d.call, "roles"):
-            found.append(tuple(d.call.roles))
-        found.extend(_roles_in(d))
-    return found
-
-
 def _contexts(app):
     try:  # FastAPI keeps included routers as such; this walks into them
         from fastapi.routing import iter_route_contexts
@@ -121,7 +113,7 @@ def discover(app) -> list[Route]:
         orig = getattr(ctx, "original_route", ctx)
         path = ctx.path
         dep = getattr(ctx, "dependant", None)
-        found = _roles_in(dep) if dep is not None else []
+        found = required_roles(dep) if dep is not None else []
         roles = None
         if found:
             allowed = set(found[0])

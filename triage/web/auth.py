@@ -39,7 +39,7 @@ from ..store import ROLES, Store, User, utcnow
 log = logging.getLogger("triage.console")
 
 __all__ = ["hash_password", "verify_password", "Auth", "Principal", "LoginRequired", "Forbidden", "CsrfFailed",
-           "require", "COOKIE", "MIN_PASSWORD"]
+           "require", "required_roles", "COOKIE", "MIN_PASSWORD"]
 
 COOKIE = "triage_session"
 LOGIN_CSRF_COOKIE = "triage_login_csrf"
@@ -213,6 +213,18 @@ def require(*roles: str):
 
     dependency.roles = tuple(roles)  # read by the access-matrix test
     return dependency
+
+
+def required_roles(dependant) -> list[tuple]:
+    """The roles of every ``require(...)`` in a route's dependency tree
+    (FastAPI's ``route.dependant``): what the access-matrix test and the
+    console benchmark read to know who may use a route."""
+    found = []
+    for d in getattr(dependant, "dependencies", None) or []:
+        if hasattr(d.call, "roles"):
+            found.append(tuple(d.call.roles))
+        found.extend(required_roles(d))
+    return found
 
 
 def new_login_csrf() -> str:
